@@ -1,0 +1,94 @@
+"""The ``gensal`` command: argument parsing only; the work happens in the modules it calls.
+
+Each subcommand has an ``_add_<name>(subparsers)`` function that declares its arguments and sets
+``func`` to a small handler. Errors caused by the user (:class:`gensal.errors.GensalError`) are printed
+as one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gensal import __version__
+from gensal.errors import GensalError
+
+
+def _named_folder(text: str) -> tuple[str, str]:
+    """Parse ``NAME=DIR`` (or a bare ``DIR``, named after its last path component)."""
+    if "=" in text:
+        name, folder = text.split("=", 1)
+        if not name or not folder:
+            raise argparse.ArgumentTypeError(f"expected NAME=DIR, got {text!r}")
+        return name, folder
+    return text.rstrip("/").split("/")[-1] or text, text
+
+
+def _add_evaluate(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score saliency maps against ground truth (SOD masks or eye fixations)",
+        description="Score one or more folders of saliency maps against ground truth and print a "
+        "methods x metrics table; also writes metrics.json and metrics.csv.",
+    )
+    parser.add_argument("--task", choices=["sod", "fixation"], default="sod")
+    parser.add_argument(
+        "--gt",
+        required=True,
+        help="sod: folder of masks; fixation: OSIE fixations.mat, SALICON fixation JSON, "
+        "or a folder of binary fixation maps",
+    )
+    parser.add_argument(
+        "--pred",
+        action="append",
+        required=True,
+        type=_named_folder,
+        metavar="NAME=DIR",
+        help="a folder of saliency maps (PNG/JPEG, or .npy log-densities for fixations); repeat to compare",
+    )
+    parser.add_argument("--output", default="outputs/evaluate", help="folder for metrics.json / metrics.csv")
+    parser.add_argument("--curves", default=None, help="sod: draw PR and F-measure curves to this PNG")
+    parser.add_argument(
+        "--intersection",
+        action="store_true",
+        help="evaluate only the names present in both ground truth and predictions (says how many skipped)",
+    )
+    parser.add_argument("--images", default=None, help="fixation: image folder (gives image sizes)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random parts (AUC-Borji, sAUC)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from gensal.evaluate import run_evaluate
+
+    run_evaluate(args)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gensal", description="Generative saliency prediction and saliency evaluation."
+    )
+    parser.add_argument("--version", action="version", version=f"gensal {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_evaluate(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except GensalError as err:
+        print(f"gensal {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"gensal {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

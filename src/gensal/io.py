@@ -1,0 +1,100 @@
+"""Reading images and maps, and writing every output atomically (temporary file, then rename)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from gensal.errors import DataError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+
+
+def _open(path: str | Path) -> Image.Image:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        image = Image.open(path)
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise DataError(f"{path}: cannot read image ({err})") from err
+    return image
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Read an image as ``uint8`` RGB of shape (H, W, 3); grayscale images are replicated to 3 channels."""
+    return np.asarray(_open(path).convert("RGB"))
+
+
+def read_gray(path: str | Path) -> np.ndarray:
+    """Read a map or mask as ``uint8`` of shape (H, W).
+
+    1-bit masks become 0/255; colour maps are converted with the ITU-R 601-2 luma transform (the same as
+    OpenCV's ``IMREAD_GRAYSCALE``); 16-bit maps are scaled to 8 bits.
+    """
+    image = _open(path)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") else max(float(array.max()), 1.0)
+        return np.clip(np.round(array / top * 255.0), 0, 255).astype(np.uint8)
+    return np.asarray(image.convert("L"))
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Sorted image files directly inside ``folder``; raises :class:`DataError` if it is missing or empty."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: folder not found")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise DataError(f"{folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write a text file atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | Path, data) -> None:
+    """Write JSON atomically (indented, keys in insertion order)."""
+    write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_gray_png(path: str | Path, array: np.ndarray) -> None:
+    """Write a map in [0, 1] (float) or ``uint8`` as an 8-bit grayscale PNG, atomically."""
+    if array.dtype != np.uint8:
+        array = np.clip(np.round(np.asarray(array, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
+    with atomic_path(path) as tmp:
+        Image.fromarray(array, mode="L").save(tmp, format="PNG")
+
+
+def write_npy(path: str | Path, array: np.ndarray) -> None:
+    """Write a ``.npy`` file atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, array)
