@@ -53,6 +53,13 @@ def _add_evaluate(subparsers) -> None:
         action="store_true",
         help="evaluate only the names present in both ground truth and predictions (says how many skipped)",
     )
+    parser.add_argument(
+        "--f-curve",
+        choices=["per-image", "mean-pr"],
+        default="per-image",
+        help="sod: average per-image F curves (PySODMetrics, default) or take F of the mean PR curve "
+        "(the MATLAB toolbox)",
+    )
     parser.add_argument("--images", default=None, help="fixation: image folder (gives image sizes)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random parts (AUC-Borji, sAUC)")
@@ -67,6 +74,29 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_train(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train the cooperative saliency model (Algorithm 1) or an ablation",
+        description="Train from a YAML config (configs/*.yaml); section.key=value arguments override it "
+        "(e.g. train.epochs=2). Writes checkpoints, TensorBoard logs and log.jsonl to the output folder.",
+    )
+    parser.add_argument("--config", default=None, help="YAML config, e.g. configs/coop-cpu.yaml")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in the output folder from its latest checkpoint"
+    )
+    parser.add_argument("--output", default=None, help="run folder (overrides train.output_dir)")
+    parser.add_argument("overrides", nargs="*", metavar="section.key=value", help="config overrides")
+    parser.set_defaults(func=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from gensal.training.loop import train_from_command_line
+
+    train_from_command_line(args.config, args.overrides, resume=args.resume, output=args.output)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gensal", description="Generative saliency prediction and saliency evaluation."
@@ -74,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gensal {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_evaluate(subparsers)
+    _add_train(subparsers)
     return parser
 
 

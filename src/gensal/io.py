@@ -48,6 +48,40 @@ def read_gray(path: str | Path) -> np.ndarray:
     return np.asarray(image.convert("L"))
 
 
+def read_map(path: str | Path) -> np.ndarray:
+    """Read a saliency map: an image file as ``uint8`` (H, W), or a ``.npy`` file as a 2-D float array.
+
+    Raises:
+        DataError: if the file is missing or unreadable, a ``.npy`` array is not 2-D, or it holds NaN or
+            infinite values.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".npy":
+        return read_gray(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path}: cannot read .npy file ({err})") from err
+    if array.ndim != 2:
+        raise DataError(f"{path}: expected a 2-D map, got shape {array.shape}")
+    if array.dtype != np.uint8:
+        array = array.astype(np.float64)
+        if not np.isfinite(array).all():
+            raise DataError(f"{path}: map contains NaN or infinite values")
+    return array
+
+
+def resize_map(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a 2-D map to ``size = (height, width)`` bilinearly, keeping ``uint8`` or ``float`` dtype."""
+    height, width = size
+    if array.dtype == np.uint8:
+        return np.asarray(Image.fromarray(array).resize((width, height), Image.BILINEAR))
+    resized = Image.fromarray(array.astype(np.float32), mode="F").resize((width, height), Image.BILINEAR)
+    return np.asarray(resized, dtype=np.float64)
+
+
 def list_images(folder: str | Path) -> list[Path]:
     """Sorted image files directly inside ``folder``; raises :class:`DataError` if it is missing or empty."""
     folder = Path(folder)

@@ -1,0 +1,291 @@
+"""``gensal evaluate``: score folders of saliency maps and report a methods x metrics table.
+
+Salient-object maps are scored against masks (:mod:`gensal.metrics.sod`), fixation maps against eye
+fixations (:mod:`gensal.metrics.fixation`). Images are scored in worker processes, one per core by
+default. Results go to ``metrics.json`` (summary, per-image scores and curves) and ``metrics.csv``
+(the table), both written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _stringio
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from gensal import io
+from gensal.data.pairs import MAP_SUFFIXES, files_by_stem, match_pairs
+from gensal.errors import DataError, InputError
+from gensal.metrics import sod
+
+SOD_LABELS = {
+    "s_measure": "S-measure",
+    "weighted_f": "wF",
+    "max_f": "maxF",
+    "mean_f": "meanF",
+    "adaptive_f": "adpF",
+    "max_e": "maxE",
+    "mean_e": "meanE",
+    "adaptive_e": "adpE",
+    "mae": "MAE",
+}
+SERIAL_BELOW = 24  # fewer images than this are scored in the main process (a pool costs more)
+
+
+@dataclass
+class MethodResult:
+    """Scores of one prediction folder."""
+
+    name: str
+    folder: str
+    summary: dict[str, float]
+    per_image: dict[str, dict[str, float]]
+    skipped: int = 0
+    resized: int = 0
+    curves: dict[str, list[float]] = field(default_factory=dict)
+
+
+def default_workers() -> int:
+    """Cores this process may use."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:
+        return max(os.cpu_count() or 1, 1)
+
+
+def parallel_map(
+    function: Callable, items: list, workers: int | None, description: str, progress: bool = True
+) -> Iterable:
+    """Apply ``function`` to ``items`` in order, in worker processes when it pays off, with a progress bar."""
+    workers = default_workers() if workers is None else max(int(workers), 1)
+    bar = tqdm(total=len(items), desc=description, unit="img", disable=not progress, file=sys.stderr)
+    try:
+        if workers == 1 or len(items) < SERIAL_BELOW:
+            for item in items:
+                yield function(item)
+                bar.update()
+            return
+        chunksize = max(1, min(32, len(items) // (workers * 8)))
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for result in pool.imap(function, items, chunksize=chunksize):
+                yield result
+                bar.update()
+    finally:
+        bar.close()
+
+
+def _score_sod_pair(task: tuple[str, Path, Path]) -> tuple[str, sod.SODImageScores, bool]:
+    stem, gt_path, pred_path = task
+    gt = io.read_gray(gt_path)
+    pred = io.read_map(pred_path)
+    resized = pred.shape != gt.shape
+    if resized:
+        pred = io.resize_map(pred, gt.shape)
+    try:
+        return stem, sod.score_image(pred, gt), resized
+    except InputError as err:
+        raise DataError(f"{pred_path}: {err}") from err
+
+
+def evaluate_sod(
+    gt_dir: str | Path,
+    name: str,
+    pred_dir: str | Path,
+    intersection: bool = False,
+    workers: int | None = None,
+    progress: bool = True,
+    f_curve: str = "per-image",
+) -> MethodResult:
+    """Score one folder of predictions against a folder of masks (matched by file stem).
+
+    Predictions of another size than their mask are resized bilinearly (counted in ``resized``).
+    ``f_curve`` picks the F-measure curve convention (:data:`gensal.metrics.sod.F_CURVE_MODES`).
+    """
+    pairs, skipped = match_pairs(gt_dir, pred_dir, intersection, second_suffixes=MAP_SUFFIXES)
+    metrics = sod.SODMetrics(f_curve)
+    per_image: dict[str, dict[str, float]] = {}
+    resized = 0
+    for stem, scores, was_resized in parallel_map(_score_sod_pair, pairs, workers, name, progress):
+        metrics.add(scores)
+        per_image[stem] = scores.scalars()
+        resized += was_resized
+    curves = {key: value.tolist() for key, value in metrics.curves().items()}
+    return MethodResult(name, str(pred_dir), metrics.summary(), per_image, skipped, resized, curves)
+
+
+def _score_fixation_image(task):
+    from gensal.metrics.fixation import density_from_log
+
+    stem, pred_path, size = task
+    saliency = io.read_map(pred_path)
+    if pred_path.suffix.lower() == ".npy" and saliency.dtype != np.uint8 and saliency.max() <= 0:
+        saliency = density_from_log(saliency)
+    saliency = np.asarray(saliency, dtype=np.float64)
+    resized = saliency.shape != size
+    if resized:
+        saliency = io.resize_map(saliency, size)
+    return stem, saliency, resized
+
+
+def evaluate_fixation(
+    fixations: dict,
+    name: str,
+    pred_dir: str | Path,
+    intersection: bool = False,
+    workers: int | None = None,
+    progress: bool = True,
+    seed: int = 0,
+) -> MethodResult:
+    """Score a folder of fixation predictions (maps, or ``.npy`` log-densities) against eye fixations."""
+    from gensal.metrics.fixation import FixationEvaluator
+
+    predictions = files_by_stem(pred_dir, MAP_SUFFIXES)
+    missing = sorted(set(fixations) - set(predictions))
+    extra = sorted(set(predictions) - set(fixations))
+    common = sorted(set(fixations) & set(predictions))
+    if not common:
+        raise DataError(f"{pred_dir}: no file name matches an image of the fixation data")
+    if (missing or extra) and not intersection:
+        raise DataError(
+            f"{pred_dir}: {len(missing)} image(s) of the fixation data have no prediction and {len(extra)} "
+            f"prediction(s) have no fixations; use --intersection to use the {len(common)} common names"
+        )
+    evaluator = FixationEvaluator(fixations, seed=seed)
+    tasks = [(stem, predictions[stem], (fixations[stem].height, fixations[stem].width)) for stem in common]
+    resized = 0
+    bar = tqdm(total=len(tasks), desc=name, unit="img", disable=not progress, file=sys.stderr)
+    for stem, saliency, was_resized in map(_score_fixation_image, tasks):
+        evaluator.update(stem, saliency)
+        resized += was_resized
+        bar.update()
+    bar.close()
+    return MethodResult(
+        name, str(pred_dir), evaluator.summary(), evaluator.per_image(), len(missing) + len(extra), resized
+    )
+
+
+def format_table(results: list[MethodResult], labels: dict[str, str] | None = None) -> str:
+    """A plain-text methods x metrics table."""
+    keys = list(results[0].summary)
+    labels = labels or {}
+    header = ["method", "images"] + [labels.get(key, key) for key in keys]
+    rows = [[r.name, str(len(r.per_image))] + [f"{r.summary[key]:.4f}" for key in keys] for r in results]
+    widths = [max(len(row[i]) for row in [header] + rows) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+        for row in [header] + rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _csv_text(results: list[MethodResult]) -> str:
+    buffer = _stringio.StringIO()
+    writer = csv.writer(buffer)
+    keys = list(results[0].summary)
+    writer.writerow(["method", "images", "skipped", "resized"] + keys)
+    for r in results:
+        writer.writerow([r.name, len(r.per_image), r.skipped, r.resized] + [f"{r.summary[k]:.6f}" for k in keys])
+    return buffer.getvalue()
+
+
+def plot_sod_curves(results: list[MethodResult], path: str | Path) -> None:
+    """Draw precision-recall and F-measure-vs-threshold curves of every method to a PNG, atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_pr, ax_f) = plt.subplots(1, 2, figsize=(11, 4.5))
+    thresholds = np.arange(255, -1, -1)
+    for r in results:
+        ax_pr.plot(r.curves["recall"], r.curves["precision"], label=r.name)
+        ax_f.plot(thresholds, r.curves["f_curve"], label=f"{r.name} (max {r.summary['max_f']:.3f})")
+    ax_pr.set(xlabel="recall", ylabel="precision", title="Precision-recall", xlim=(0, 1), ylim=(0, 1.01))
+    ax_f.set(
+        xlabel="threshold",
+        ylabel="F-measure (beta^2 = 0.3)",
+        title="F-measure",
+        xlim=(0, 255),
+        ylim=(0, 1.01),
+    )
+    for ax in (ax_pr, ax_f):
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def run_evaluate(args) -> list[MethodResult]:
+    """Entry point of ``gensal evaluate`` (arguments as parsed by :mod:`gensal.cli`)."""
+    names = [name for name, _ in args.pred]
+    if len(set(names)) != len(names):
+        raise InputError(f"--pred names must be unique, got {names}")
+    progress = not args.no_progress
+    results: list[MethodResult] = []
+    if args.task == "sod":
+        if not Path(args.gt).is_dir():
+            raise DataError(f"{args.gt}: ground-truth folder not found")
+        for name, folder in args.pred:
+            results.append(evaluate_sod(args.gt, name, folder, args.intersection, args.workers, progress, args.f_curve))
+        labels = SOD_LABELS
+    else:
+        if args.curves:
+            raise InputError("--curves draws PR curves and is only for --task sod")
+        from gensal.data.fixations import read_fixations
+
+        fixations = read_fixations(args.gt, image_dir=args.images)
+        for name, folder in args.pred:
+            results.append(
+                evaluate_fixation(fixations, name, folder, args.intersection, args.workers, progress, args.seed)
+            )
+        labels = {}
+
+    for r in results:
+        if r.skipped:
+            print(f"{r.name}: evaluated {len(r.per_image)} common names, skipped {r.skipped}", file=sys.stderr)
+        if r.resized:
+            print(
+                f"warning: {r.resized} prediction(s) of {r.name} differ in size from the ground truth; "
+                "resized bilinearly",
+                file=sys.stderr,
+            )
+    output = Path(args.output)
+    io.write_json(
+        output / "metrics.json",
+        {
+            "task": args.task,
+            "ground_truth": str(args.gt),
+            "methods": {
+                r.name: {
+                    "folder": r.folder,
+                    "images": len(r.per_image),
+                    "skipped": r.skipped,
+                    "resized": r.resized,
+                    "summary": r.summary,
+                    "curves": r.curves,
+                    "per_image": r.per_image,
+                }
+                for r in results
+            },
+        },
+    )
+    io.write_text(output / "metrics.csv", _csv_text(results))
+    if args.curves:
+        plot_sod_curves(results, args.curves)
+    print(format_table(results, labels))
+    print(
+        f"wrote {output / 'metrics.json'} and {output / 'metrics.csv'}"
+        + (f" and {args.curves}" if args.curves else ""),
+        file=sys.stderr,
+    )
+    return results
