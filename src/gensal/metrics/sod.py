@@ -57,23 +57,43 @@ def prepare(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Raises:
         InputError: if the shapes differ or are not 2-D, or a float prediction holds NaN or leaves [0, 1].
     """
+    pred, gt, _ = _prepare(pred, gt)
+    return pred, gt
+
+
+def _prepare(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`prepare`, plus the ``uint8(pred * 255)`` levels when they come for free (``uint8`` input)."""
     if pred.ndim != 2 or gt.ndim != 2:
         raise InputError(f"prediction and ground truth must be 2-D, got {pred.shape} and {gt.shape}")
     if pred.shape != gt.shape:
         raise InputError(f"prediction has size {pred.shape} but ground truth has size {gt.shape}")
-    if pred.dtype == np.uint8:
-        pred = pred / 255.0
-    else:
-        pred = np.asarray(pred, dtype=np.float64)
-        if not np.isfinite(pred).all():
-            raise InputError("prediction contains NaN or infinite values")
-        if pred.min() < 0 or pred.max() > 1:
-            raise InputError(f"a float prediction must lie in [0, 1], got [{pred.min():g}, {pred.max():g}]")
     gt = gt if gt.dtype == bool else gt > GT_THRESHOLD
+    if pred.dtype == np.uint8:
+        pred, levels = _normalise_uint8(pred)
+        return pred, gt, levels
+    pred = np.asarray(pred, dtype=np.float64)
+    if not np.isfinite(pred).all():
+        raise InputError("prediction contains NaN or infinite values")
+    if pred.min() < 0 or pred.max() > 1:
+        raise InputError(f"a float prediction must lie in [0, 1], got [{pred.min():g}, {pred.max():g}]")
     low, high = pred.min(), pred.max()
     if high != low:
         pred = (pred - low) / (high - low)
-    return pred, gt
+    return pred, gt, None
+
+
+def _normalise_uint8(pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``mapminmax(pred / 255)`` and its ``uint8(x * 255)`` levels, through 256-entry lookup tables.
+
+    Each table entry is computed with the same floating-point operations as the per-pixel formula, so the
+    result is bit-identical to normalising every pixel, at a fraction of the cost.
+    """
+    values = np.arange(256) / 255.0
+    present = np.flatnonzero(np.bincount(pred.ravel(), minlength=256))
+    low, high = values[present[0]], values[present[-1]]
+    if high != low:
+        values = (values - low) / (high - low)
+    return values[pred], (values * 255).astype(np.uint8)[pred]
 
 
 def mae(pred: np.ndarray, gt: np.ndarray) -> float:
@@ -214,15 +234,23 @@ def weighted_f_measure(pred: np.ndarray, gt: np.ndarray, beta2: float = WEIGHTED
 
 
 # ------------------------------------------------------------------------------ threshold counts, F and E
-def threshold_counts(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def threshold_counts(
+    pred: np.ndarray, gt: np.ndarray, levels: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """True and false positives at the 256 thresholds 255, 254, ..., 0 on ``uint8(pred * 255)``.
+
+    Args:
+        pred: (H, W) normalised prediction in [0, 1].
+        gt: (H, W) boolean mask.
+        levels: ``uint8(pred * 255)`` if already known.
 
     Returns:
         ``(tp, fp)``, each ``int64`` of shape (256,): pixels with ``uint8(pred * 255) >= 255 - i`` inside
         and outside the mask.
     """
-    levels = (pred * 255).astype(np.uint8).ravel().astype(np.intp)
-    hist = np.bincount(levels + NUM_THRESHOLDS * gt.ravel(), minlength=2 * NUM_THRESHOLDS)
+    if levels is None:
+        levels = (pred * 255).astype(np.uint8)
+    hist = np.bincount(levels.ravel() + NUM_THRESHOLDS * gt.ravel(), minlength=2 * NUM_THRESHOLDS)
     fp = np.cumsum(hist[NUM_THRESHOLDS - 1 :: -1])
     tp = np.cumsum(hist[: NUM_THRESHOLDS - 1 : -1])
     return tp, fp
@@ -304,9 +332,9 @@ def score_image(pred: np.ndarray, gt: np.ndarray) -> SODImageScores:
         pred: (H, W) ``uint8`` prediction (0-255) or float map in [0, 1].
         gt: (H, W) ``uint8`` (0-255) or ``bool`` mask of the same size.
     """
-    pred, gt = prepare(pred, gt)
+    pred, gt, levels = _prepare(pred, gt)
     n_fg = int(np.count_nonzero(gt))
-    tp, fp = threshold_counts(pred, gt)
+    tp, fp = threshold_counts(pred, gt, levels)
     precision, recall = precision_recall(tp, fp, n_fg)
 
     binary = pred >= adaptive_threshold(pred)

@@ -1,0 +1,119 @@
+"""End-to-end tests of ``gensal evaluate --task sod`` on tiny folders, including bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gensal.cli import main
+
+
+def _write(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+@pytest.fixture()
+def tiny_sod(tmp_path: Path) -> Path:
+    """Four 24x32 masks and two prediction folders (one good, one noisy)."""
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        gt = np.zeros((24, 32), np.uint8)
+        gt[4 + i : 16 + i, 6:20] = 255
+        _write(tmp_path / "gt" / f"im{i}.png", gt)
+        _write(tmp_path / "good" / f"im{i}.png", gt)
+        noisy = np.clip(gt * 0.6 + rng.integers(0, 100, gt.shape), 0, 255).astype(np.uint8)
+        _write(tmp_path / "noisy" / f"im{i}.png", noisy)
+    return tmp_path
+
+
+def test_evaluate_writes_table_json_csv_and_curves(tiny_sod, capsys):
+    out = tiny_sod / "out"
+    code = main(
+        ["evaluate", "--task", "sod", "--gt", str(tiny_sod / "gt"), "--pred", f"good={tiny_sod / 'good'}",
+         "--pred", f"noisy={tiny_sod / 'noisy'}", "--output", str(out), "--curves", str(out / "curves.png"),
+         "--no-progress"]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "S-measure" in printed and "good" in printed and "noisy" in printed
+    data = json.loads((out / "metrics.json").read_text())
+    assert data["methods"]["good"]["summary"]["mae"] == 0
+    assert data["methods"]["noisy"]["summary"]["mae"] > 0.05
+    assert len(data["methods"]["good"]["curves"]["precision"]) == 256
+    assert set(data["methods"]["noisy"]["per_image"]) == {f"im{i}" for i in range(4)}
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert [r["method"] for r in rows] == ["good", "noisy"]
+    assert float(rows[0]["s_measure"]) == pytest.approx(1.0)
+    assert Image.open(out / "curves.png").size[0] > 400
+    assert not list(out.glob(".*tmp*"))  # no temporary files left behind
+
+
+def test_resized_predictions_warn_once(tiny_sod, capsys):
+    big = tiny_sod / "big"
+    for path in sorted((tiny_sod / "good").glob("*.png")):
+        _write(big / path.name, np.asarray(Image.open(path).resize((64, 48), Image.NEAREST)))
+    code = main(["evaluate", "--gt", str(tiny_sod / "gt"), "--pred", f"big={big}", "--output",
+                 str(tiny_sod / "o"), "--no-progress"])  # fmt: skip
+    assert code == 0
+    err = capsys.readouterr().err
+    assert err.count("resized bilinearly") == 1 and "4 prediction(s) of big" in err
+    data = json.loads((tiny_sod / "o" / "metrics.json").read_text())
+    assert data["methods"]["big"]["resized"] == 4
+    assert data["methods"]["big"]["summary"]["mae"] < 0.02
+
+
+def test_missing_predictions_fail_unless_intersection(tiny_sod, capsys):
+    (tiny_sod / "good" / "im3.png").unlink()
+    args = ["evaluate", "--gt", str(tiny_sod / "gt"), "--pred", f"good={tiny_sod / 'good'}", "--output",
+            str(tiny_sod / "o"), "--no-progress"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "im3" in err and "--intersection" in err
+    assert not (tiny_sod / "o" / "metrics.json").exists()
+    assert main(args + ["--intersection"]) == 0
+    assert "skipped 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("empty", "no files found"),
+        ("unreadable", "cannot read image"),
+        ("nan", "NaN"),
+        ("missing", "folder not found"),
+    ],
+)
+def test_bad_input_gives_one_line_error(tiny_sod, capsys, damage, message):
+    pred = tiny_sod / "bad"
+    shutil.copytree(tiny_sod / "good", pred)
+    if damage == "empty":
+        shutil.rmtree(pred)
+        pred.mkdir()
+    elif damage == "unreadable":
+        (pred / "im1.png").write_bytes(b"not a png")
+    elif damage == "nan":
+        (pred / "im2.png").unlink()
+        np.save(pred / "im2.npy", np.full((24, 32), np.nan))
+    elif damage == "missing":
+        shutil.rmtree(pred)
+    code = main(["evaluate", "--gt", str(tiny_sod / "gt"), "--pred", f"bad={pred}", "--output",
+                 str(tiny_sod / "o"), "--no-progress", "--workers", "1"])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert not (tiny_sod / "o").exists()
+
+
+def test_console_script_help_lists_subcommands():
+    result = subprocess.run([sys.executable, "-m", "gensal.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "evaluate" in result.stdout
