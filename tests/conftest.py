@@ -30,3 +30,14 @@ def shared_data() -> Path:
     if not DATA.is_dir():
         pytest.skip(f"shared data not found at {DATA}")
     return DATA
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _single_torch_thread():
+    """Tiny test tensors run faster on one thread, and stay fast when the machine is shared."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -117,3 +117,43 @@ def test_console_script_help_lists_subcommands():
     result = subprocess.run([sys.executable, "-m", "gensal.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "evaluate" in result.stdout
+
+
+def test_fixation_evaluation_on_salicon_examples(shared_data, tmp_path, capsys):
+    """Centre bias vs a map made from the fixations themselves, on the 10 real SALICON examples."""
+    from gensal.data.fixations import fixation_density, read_fixations
+    from gensal.metrics.fixation import center_bias
+
+    source = shared_data / "salicon-examples/train_examples/fixations_train2014examples.json"
+    fixations = read_fixations(source)
+    assert len(fixations) == 10
+    for name, fix in fixations.items():
+        bias = center_bias(fix.height, fix.width)
+        _write(tmp_path / "center" / f"{name}.png", (bias / bias.max() * 255).astype(np.uint8))
+        # The "oracle" is saved at half size, so the resizing path is exercised too.
+        oracle = fixation_density(fix, sigma=19.0)
+        small = Image.fromarray((oracle * 255).astype(np.uint8)).resize((fix.width // 2, fix.height // 2))
+        _write(tmp_path / "oracle" / f"{name}.png", np.asarray(small))
+    out = tmp_path / "out"
+    code = main(["evaluate", "--task", "fixation", "--gt", str(source), "--pred", f"center={tmp_path / 'center'}",
+                 "--pred", f"oracle={tmp_path / 'oracle'}", "--output", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "AUC-J" in captured.out and "10 prediction(s) of oracle" in captured.err
+    summary = {k: v["summary"] for k, v in json.loads((out / "metrics.json").read_text())["methods"].items()}
+    for metric in ("auc_judd", "auc_borji", "nss", "cc", "sim", "info_gain"):
+        assert summary["oracle"][metric] > summary["center"][metric], metric
+    assert summary["oracle"]["kl_div"] < summary["center"]["kl_div"]
+    assert summary["center"]["info_gain"] == pytest.approx(0.0, abs=0.01)  # the baseline is the centre bias
+
+
+def test_fixation_bad_source_is_one_line_error(tmp_path, capsys):
+    bad = tmp_path / "fix.json"
+    bad.write_text("{not json")
+    (tmp_path / "pred").mkdir()
+    _write(tmp_path / "pred" / "a.png", np.zeros((4, 4), np.uint8))
+    code = main(["evaluate", "--task", "fixation", "--gt", str(bad), "--pred", f"x={tmp_path / 'pred'}",
+                 "--output", str(tmp_path / "o"), "--no-progress"])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "fix.json" in err

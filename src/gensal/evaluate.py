@@ -36,6 +36,17 @@ SOD_LABELS = {
     "adaptive_e": "adpE",
     "mae": "MAE",
 }
+FIXATION_LABELS = {
+    "auc_judd": "AUC-J",
+    "auc_borji": "AUC-B",
+    "auc_shuffled": "sAUC",
+    "nss": "NSS",
+    "cc": "CC",
+    "kl_div": "KL",
+    "sim": "SIM",
+    "emd": "EMD",
+    "info_gain": "IG",
+}
 SERIAL_BELOW = 24  # fewer images than this are scored in the main process (a pool costs more)
 
 
@@ -248,7 +259,7 @@ def run_evaluate(args) -> list[MethodResult]:
             results.append(
                 evaluate_fixation(fixations, name, folder, args.intersection, args.workers, progress, args.seed)
             )
-        labels = {}
+        labels = FIXATION_LABELS
 
     for r in results:
         if r.skipped:
