@@ -157,3 +157,24 @@ def test_fixation_bad_source_is_one_line_error(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "fix.json" in err
+
+
+def test_atomic_writes_have_normal_permissions_and_leave_nothing_on_failure(tmp_path):
+    import os
+
+    from gensal import io
+
+    io.write_text(tmp_path / "a.txt", "hello")
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~_current_umask()
+    with pytest.raises(RuntimeError), io.atomic_path(tmp_path / "b.txt") as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+    assert sorted(os.listdir(tmp_path)) == ["a.txt"]
+
+
+def _current_umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
