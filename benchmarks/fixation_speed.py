@@ -10,15 +10,19 @@ sAUC, NSS, CC, KL, SIM), against pysaliency's model methods for the same seven (
 with uniform negatives, ``sAUC``, ``NSS``, ``CC``, the MIT-style ``image_based_kl_divergence`` and
 ``SIM``, averaged per image). Stimuli are in-memory blank images for pysaliency (so neither tool reads
 JPEGs); pysaliency caches each model's and the gold standard's maps, gensal computes them once per image.
+gensal runs as ``gensal evaluate`` does (:func:`gensal.evaluate.evaluate_fixation`): each image's map is
+built and scored with :meth:`FixationEvaluator.score` in worker processes (:func:`gensal.evaluate.parallel_map`,
+one per core) and the scores are added to the evaluator in order; it is also timed in one process.
 gensal's information gain and EMD (no pysaliency counterpart) are timed separately.
 
-    python benchmarks/fixation_speed.py [--limit N] [--emd-images 50]
+    python benchmarks/fixation_speed.py [--limit N] [--emd-images 50] [--workers N]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 import warnings
@@ -27,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from gensal.data.fixations import Fixations, fixation_density, read_osie
+from gensal.evaluate import default_workers, parallel_map
 from gensal.metrics.fixation import FixationEvaluator, center_bias
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -52,20 +57,41 @@ def subset(fix: Fixations, subjects: range) -> Fixations:
     return Fixations(fix.name, fix.height, fix.width, fix.xs[keep], fix.ys[keep], fix.subjects[keep])
 
 
-def run_gensal(truth: dict[str, Fixations], observers: dict[str, Fixations]) -> tuple[dict, tuple[float, float]]:
-    """Scores of both models and (wall, CPU) seconds."""
+_model_state: dict = {}
+"""The model and evaluator being scored, inherited by the forked worker processes."""
+
+
+def model_map(model: str, name: str) -> np.ndarray:
+    """A model's saliency map of one image, built from scratch (as pysaliency's model classes do)."""
+    if model == "center":
+        fix = _model_state["observers"][name]
+        return center_bias(fix.height, fix.width)
+    return fixation_density(_model_state["observers"][name], SIGMA)
+
+
+def score_image(name: str) -> tuple[str, dict[str, float]]:
+    """Build and score one image's map (what ``evaluate_fixation``'s workers do with a prediction file)."""
+    return name, _model_state["evaluator"].score(name, model_map(_model_state["model"], name))
+
+
+def run_gensal(truth: dict[str, Fixations], observers: dict[str, Fixations], workers: int) -> tuple[dict, tuple]:
+    """Scores of both models and (wall, CPU of this process and its workers) seconds."""
     scores = {}
-    start, cpu_start = time.perf_counter(), time.process_time()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     for model in ("center", "inter-observer"):
         evaluator = FixationEvaluator(truth, metrics=COMMON, sigma=SIGMA, seed=0)
-        for name, fix in truth.items():
-            if model == "center":
-                saliency = center_bias(fix.height, fix.width)
-            else:
-                saliency = fixation_density(observers[name], SIGMA)
-            evaluator.update(name, saliency)
+        _model_state.update(model=model, evaluator=evaluator, observers=observers)
+        for name, image_scores in parallel_map(score_image, list(truth), workers, model, progress=False):
+            evaluator.add(name, image_scores)
         scores[model] = evaluator.summary()
-    return scores, (time.perf_counter() - start, time.process_time() - cpu_start)
+    _model_state.clear()
+    return scores, (time.perf_counter() - start, cpu_seconds() - cpu_start)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished worker processes."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def run_gensal_extra(truth: dict, observers: dict, emd_images: int) -> dict[str, float]:
@@ -129,7 +155,7 @@ def run_pysaliency(truth: dict[str, Fixations], observers: dict[str, Fixations])
 
     stimuli.stimulus_ids  # noqa: B018 (hash the stimuli before timing, as a data set would have them)
     scores = {}
-    start, cpu_start = time.perf_counter(), time.process_time()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     gold = blurred(gt_fixations)
     for model_name, model in (("center", CenterBias()), ("inter-observer", blurred(observer_fixations))):
         with warnings.catch_warnings():
@@ -146,27 +172,38 @@ def run_pysaliency(truth: dict[str, Fixations], observers: dict[str, Fixations])
                 "sim": model.SIM(stimuli, gold),
             }
         del model
-    return scores, (time.perf_counter() - start, time.process_time() - cpu_start), version("pysaliency")
+    return scores, (time.perf_counter() - start, cpu_seconds() - cpu_start), version("pysaliency")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N images")
     parser.add_argument("--emd-images", type=int, default=50, help="images for the EMD timing")
+    parser.add_argument("--workers", type=int, default=None, help="gensal worker processes (default: one per core)")
     args = parser.parse_args()
+    workers = default_workers() if args.workers is None else args.workers
 
-    load_before = os.getloadavg()[0]
     everything = read_osie(OSIE_MAT)
     names = list(everything)[: args.limit]
     truth = {name: subset(everything[name], range(7, 15)) for name in names}
     observers = {name: subset(everything[name], range(0, 7)) for name in names}
 
-    gensal_scores, gensal_seconds = run_gensal(truth, observers)
+    warm_up = {name: truth[name] for name in names[:3]}  # one-time costs (imports, caches, JIT) untimed
+    run_gensal(warm_up, observers, 1)
+    loads = [os.getloadavg()[0]]
+    gensal_scores, parallel_seconds = run_gensal(truth, observers, workers)
+    serial_scores, serial_seconds = run_gensal(truth, observers, 1)
+    if serial_scores != gensal_scores:
+        raise RuntimeError("gensal's scores depend on the number of worker processes")
+    loads.append(os.getloadavg()[0])
     extra = run_gensal_extra(truth, observers, args.emd_images)
+    loads.append(os.getloadavg()[0])
     try:
+        run_pysaliency(warm_up, observers)
         pysaliency_scores, pysaliency_seconds, pysaliency_version = run_pysaliency(truth, observers)
     except ImportError as err:
         pysaliency_scores, pysaliency_seconds, pysaliency_version = None, None, f"not importable ({err})"
+    loads.append(os.getloadavg()[0])
 
     lines = [
         "## Fixation evaluation speed: gensal vs pysaliency (benchmarks/fixation_speed.py)",
@@ -174,26 +211,33 @@ def main() -> None:
         provenance(),
         f"{len(names)} OSIE images; ground truth: subjects 7-14 (fixated pixels once each); models: centre bias "
         f"and inter-observer (subjects 0-6 blurred, {SIGMA:g} px); density for CC/KL/SIM: {SIGMA:g} px blur. "
-        f"Seven shared metrics (AUC-Judd, AUC-Borji, sAUC, NSS, CC, KL, SIM), both models. "
-        f"1-minute load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after the run "
-        "(above 1, other jobs shared the cores).",
+        f"Seven shared metrics (AUC-Judd, AUC-Borji, sAUC, NSS, CC, KL, SIM), both models; each tool builds "
+        "the model maps and the ground truth itself, in memory. gensal runs as `gensal evaluate` does: images "
+        f"scored in {workers} worker processes (`parallel_map`), and for comparison in 1 process (same scores). "
+        f"1-minute load average {loads[0]:.1f} before gensal, {loads[1]:.1f} after it, {loads[2]:.1f} before "
+        f"pysaliency and {loads[3]:.1f} after it (above 1, other jobs shared the cores). Each tool first ran "
+        "on 3 images untimed. CPU s: this process and its workers.",
         "",
         "| pipeline | wall s | CPU s | images/s (x2 models, wall) | speed-up vs pysaliency (wall / CPU) |",
         "|---|---|---|---|---|",
     ]
-    gensal_wall, gensal_cpu = gensal_seconds
     if pysaliency_seconds is not None:
         wall, cpu = pysaliency_seconds
         lines.append(
             f"| pysaliency {pysaliency_version} | {wall:.1f} | {cpu:.1f} | {2 * len(names) / wall:.1f} | 1.00x |"
         )
-        ratio = f"**{wall / gensal_wall:.2f}x** / **{cpu / gensal_cpu:.2f}x**"
     else:
         lines.append(f"| pysaliency | {pysaliency_version} | | | |")
+    for label, (gensal_wall, gensal_cpu) in (
+        (f"gensal ({workers} worker processes)", parallel_seconds),
+        ("gensal (1 process)", serial_seconds),
+    ):
         ratio = "n/a"
-    lines.append(
-        f"| gensal (1 process) | {gensal_wall:.1f} | {gensal_cpu:.1f} | {2 * len(names) / gensal_wall:.1f} | {ratio} |"
-    )
+        if pysaliency_seconds is not None:
+            ratio = f"**{wall / gensal_wall:.2f}x** / **{cpu / gensal_cpu:.2f}x**"
+        lines.append(
+            f"| {label} | {gensal_wall:.1f} | {gensal_cpu:.1f} | {2 * len(names) / gensal_wall:.1f} | {ratio} |"
+        )
     lines += [
         "",
         f"gensal only: information gain over the centre bias {extra['info_gain'] * 1000:.1f} ms/image "

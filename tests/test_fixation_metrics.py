@@ -527,3 +527,126 @@ def test_evaluator_errors():
     empty = dict(fixations, bare=Fixations("bare", 30, 40, [], []))
     with pytest.raises(InputError, match="'bare' has no fixations"):
         FixationEvaluator(empty, metrics=("nss",)).update("bare", _toy_map("im00"))
+
+
+# ------------------------------------------------------------------------------ fast paths vs plain versions
+def _plain_auc_judd(saliency: np.ndarray, fixated: np.ndarray, draws: np.ndarray | None) -> float:
+    """AUC_Judd.m line by line: one full comparison of the map per fixated threshold."""
+    if draws is not None:
+        saliency = saliency + draws / 10_000_000
+    normalised = ((saliency - saliency.min()) / (saliency.max() - saliency.min())).ravel()
+    thresholds = np.sort(normalised[fixated.ravel()])[::-1]
+    n_fixated, n_pixels = thresholds.size, normalised.size
+    tp, fp = [0.0], [0.0]
+    for rank, threshold in enumerate(thresholds, start=1):
+        tp.append(rank / n_fixated)
+        fp.append((np.count_nonzero(normalised >= threshold) - rank) / (n_pixels - n_fixated))
+    tp.append(1.0)
+    fp.append(1.0)
+    return float(np.trapezoid(tp, fp))
+
+
+def _tied_map(rng: np.random.Generator, shape: tuple[int, int], levels: int) -> np.ndarray:
+    """A map with large ties: a few grey levels, and an exactly-zero region."""
+    saliency = np.round(rng.random(shape) * levels) / levels
+    saliency[: shape[0] // 3] = 0.0
+    return saliency
+
+
+@pytest.mark.parametrize("levels", [3, 255, 0])
+def test_fast_auc_judd_equals_the_plain_definition(levels):
+    rng = np.random.default_rng(levels)
+    for trial in range(4):
+        shape = (37, 53)
+        saliency = _tied_map(rng, shape, levels) if levels else rng.random(shape)
+        fixated = rng.random(shape) < 0.05
+        fixated[0, :3] = True  # fixated pixels inside the zero region: tied thresholds at the minimum
+        expected = _plain_auc_judd(saliency, fixated, None)
+        assert auc_judd(saliency, fixated, jitter=False) == pytest.approx(expected, abs=1e-14)
+        draws = np.random.default_rng(trial).random(shape)  # judd_jitter_draws(rng, shape)
+        expected = _plain_auc_judd(saliency, fixated, draws)
+        assert auc_judd(saliency, fixated, rng=trial) == pytest.approx(expected, abs=1e-14)
+
+
+def test_count_at_least_is_exact_with_ties_and_shared_buckets():
+    from gensal.metrics.fixation import _count_at_least, _Scratch
+
+    rng = np.random.default_rng(0)
+    half = 0.5
+    below, above = np.nextafter(half, 0.0), np.nextafter(half, 1.0)  # same bucket as 0.5, one ulp away
+    values = np.concatenate(
+        [rng.random(5000), np.zeros(300), np.full(40, half), [below, above, 1.0, 1e-300, 5e-324], rng.random(50) * 1e-9]
+    )
+    rng.shuffle(values)
+    thresholds = np.sort(np.concatenate([[0.0, half, half, below, above, 1.0, 5e-324, 2e-9], rng.choice(values, 60)]))
+    expected = np.array([np.count_nonzero(values >= t) for t in thresholds])
+    np.testing.assert_array_equal(_count_at_least(values, thresholds, _Scratch()), expected)
+
+
+def _plain_auc_fixed_step(positives: np.ndarray, negatives: np.ndarray, step: float) -> np.ndarray:
+    """Per-split ROC areas with every threshold compared with every negative."""
+    from gensal.metrics.fixation import _octave_range_end, _trapezoid
+
+    top = np.maximum(positives.max(), negatives.max(axis=1))
+    count, last = _octave_range_end(top, step)
+    index = np.arange(count.max())[None, :]
+    thresholds = np.where(index < count[:, None] - 1, index * step, last[:, None])
+    thresholds = np.where(index < count[:, None], thresholds, np.inf)[:, ::-1]
+    tp = (positives[None, :, None] >= thresholds[:, None, :]).sum(axis=1) / positives.size
+    fp = (negatives[:, :, None] >= thresholds[:, None, :]).sum(axis=1) / negatives.shape[1]
+    zeros, ones = np.zeros((len(top), 1)), np.ones((len(top), 1))
+    return _trapezoid(np.hstack([zeros, fp, ones]), np.hstack([zeros, tp, ones]))
+
+
+def test_fast_fixed_step_auc_equals_the_plain_definition():
+    from gensal.metrics.fixation import _auc_fixed_step
+
+    rng = np.random.default_rng(1)
+    for levels in (255, 10, 4):  # 8-bit values (153/255 = 0.6 lies exactly on a threshold), coarse grids
+        positives = np.round(rng.random(40) * levels) / levels
+        negatives = np.round(rng.random((100, 40)) * levels) / levels
+        negatives[:50] *= 0.55  # splits with fewer thresholds than the others
+        expected = _plain_auc_fixed_step(positives, negatives, 0.1)
+        np.testing.assert_array_equal(_auc_fixed_step(positives, negatives, 0.1), expected)
+
+
+def test_evaluator_score_and_add_equal_update_and_reuse_nothing_between_images():
+    fixations = _toy_fixations()
+    fixations["wide"] = Fixations("wide", 20, 70, [3.0, 50.0, 60.0], [4.0, 10.0, 18.0])  # another size
+    updated, added = FixationEvaluator(fixations, seed=5), FixationEvaluator(fixations, seed=5)
+    for name in ["im00", "wide", "im01", "im02"]:
+        fix = fixations[name]
+        saliency = center_bias(fix.height, fix.width) + 0.1 * np.random.default_rng(len(name)).random(
+            (fix.height, fix.width)
+        )
+        scores = added.score(name, saliency)
+        added.add(name, scores)
+        assert updated.update(name, saliency) == scores
+        # scratch arrays reused from the previous image change nothing
+        assert FixationEvaluator(fixations, seed=5).score(name, saliency) == scores
+    assert added.per_image() == updated.per_image()
+    with pytest.raises(InputError, match="already evaluated"):
+        added.add("im00", scores)
+    with pytest.raises(InputError, match="lack metric"):
+        added.add("im03", {"nss": 1.0})
+    with pytest.raises(InputError, match="no fixations for image"):
+        added.add("nope", scores)
+
+
+def test_evaluate_fixation_in_worker_processes_equals_one_process(tmp_path):
+    from PIL import Image
+
+    from gensal.evaluate import SERIAL_BELOW, evaluate_fixation
+
+    fixations = {}
+    rng = np.random.default_rng(2)
+    for index in range(SERIAL_BELOW + 2):  # enough images for the process pool
+        name = f"im{index:02d}"
+        count = 4 + index % 5
+        fixations[name] = Fixations(name, 30, 40, rng.uniform(0, 39, count), rng.uniform(0, 29, count))
+        Image.fromarray((_toy_map(f"im{index % 12:02d}") / 1.3 * 255).astype(np.uint8)).save(tmp_path / f"{name}.png")
+    serial = evaluate_fixation(fixations, "toy", tmp_path, workers=1, progress=False, seed=3)
+    parallel = evaluate_fixation(fixations, "toy", tmp_path, workers=2, progress=False, seed=3)
+    assert parallel.per_image == serial.per_image
+    assert list(parallel.per_image) == sorted(fixations)
+    assert parallel.summary == serial.summary

@@ -145,6 +145,19 @@ def _score_fixation_image(task):
     return stem, saliency, resized
 
 
+_fixation_worker_state: dict = {}
+"""The evaluator of the running :func:`evaluate_fixation`, read by worker processes (forked, so inherited)."""
+
+
+def _score_fixation_prediction(task) -> tuple[str, dict[str, float], bool]:
+    """Read one prediction and score it with the running evaluator, in a worker process or not."""
+    stem, saliency, resized = _score_fixation_image(task)
+    try:
+        return stem, _fixation_worker_state["evaluator"].score(stem, saliency), resized
+    except InputError as err:
+        raise DataError(f"{task[1]}: {err}") from err
+
+
 def evaluate_fixation(
     fixations: dict,
     name: str,
@@ -154,7 +167,12 @@ def evaluate_fixation(
     progress: bool = True,
     seed: int = 0,
 ) -> MethodResult:
-    """Score a folder of fixation predictions (maps, or ``.npy`` log-densities) against eye fixations."""
+    """Score a folder of fixation predictions (maps, or ``.npy`` log-densities) against eye fixations.
+
+    Images are read and scored in worker processes (:func:`parallel_map`); their scores are added to one
+    :class:`~gensal.metrics.fixation.FixationEvaluator` in name order. Every image's random draws are
+    seeded from its name, so the scores do not depend on ``workers``.
+    """
     from gensal.metrics.fixation import FixationEvaluator
 
     predictions = files_by_stem(pred_dir, MAP_SUFFIXES)
@@ -171,12 +189,13 @@ def evaluate_fixation(
     evaluator = FixationEvaluator(fixations, seed=seed)
     tasks = [(stem, predictions[stem], (fixations[stem].height, fixations[stem].width)) for stem in common]
     resized = 0
-    bar = tqdm(total=len(tasks), desc=name, unit="img", disable=not progress, file=sys.stderr)
-    for stem, saliency, was_resized in map(_score_fixation_image, tasks):
-        evaluator.update(stem, saliency)
-        resized += was_resized
-        bar.update()
-    bar.close()
+    _fixation_worker_state["evaluator"] = evaluator  # set before parallel_map forks its workers
+    try:
+        for stem, scores, was_resized in parallel_map(_score_fixation_prediction, tasks, workers, name, progress):
+            evaluator.add(stem, scores)
+            resized += was_resized
+    finally:
+        _fixation_worker_state.clear()
     return MethodResult(
         name, str(pred_dir), evaluator.summary(), evaluator.per_image(), len(missing) + len(extra), resized
     )

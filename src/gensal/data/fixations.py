@@ -23,6 +23,7 @@ Both are computed as separable sums over the fixated pixels (``O(n_fixated * (H 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -32,6 +33,11 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 from PIL import Image, UnidentifiedImageError
+
+try:
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # optional: without it the BLAS library keeps its own thread count
+    ThreadpoolController = None
 
 from gensal.checks import check_finite, check_shape
 from gensal.errors import DataError, InputError
@@ -98,6 +104,14 @@ class Fixations:
         rows = np.clip(np.floor(self.ys + 0.5), 0, self.height - 1).astype(np.int64)
         cols = np.clip(np.floor(self.xs + 0.5), 0, self.width - 1).astype(np.int64)
         return rows, cols
+
+    def pixel_indices(self) -> np.ndarray:
+        """Row-major flat indices of the fixated pixels, each once, ascending (``np.flatnonzero`` of the map).
+
+        Returns:
+            (F,) ``int64`` indices into a (height, width) map's ``ravel()``.
+        """
+        return np.unique(np.ravel_multi_index(self.pixels(), (self.height, self.width)))
 
     def to_fixation_map(self) -> np.ndarray:
         """Binary fixation map: True at every fixated pixel (see :meth:`pixels`).
@@ -191,7 +205,27 @@ def antonio_gaussian(image: np.ndarray, cutoff: float = MIT_CUTOFF_CYCLES) -> np
     return blur_map(image, sigma=None, cutoff=cutoff)
 
 
-def fixation_density(fix: Fixations, sigma: float | None = None, cutoff: float = MIT_CUTOFF_CYCLES) -> np.ndarray:
+@functools.cache
+def _blas_threads():
+    return None if ThreadpoolController is None else ThreadpoolController()
+
+
+def single_threaded_blas() -> contextlib.AbstractContextManager:
+    """Context manager limiting BLAS to one thread (when threadpoolctl is installed; else it does nothing).
+
+    A ground-truth map's matrix product (800x600 output, inner size = number of fixated pixels) is too
+    small to gain from threads, and OpenBLAS threads busy-wait after every call: with a product every few
+    milliseconds they never sleep and take a core from the worker processes or other jobs (evaluation
+    ran 2x slower with them on 2 cores). :func:`fixation_density` and
+    :meth:`gensal.metrics.fixation.FixationEvaluator.score` use it.
+    """
+    controller = _blas_threads()
+    return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
+
+
+def fixation_density(
+    fix: Fixations, sigma: float | None = None, cutoff: float = MIT_CUTOFF_CYCLES, out: np.ndarray | None = None
+) -> np.ndarray:
     """Continuous ground-truth map: the binary fixation map blurred, normalised to maximum 1.
 
     Args:
@@ -201,19 +235,22 @@ def fixation_density(fix: Fixations, sigma: float | None = None, cutoff: float =
             (default) uses the MIT benchmark's ``antonioGaussian`` filter (``cutoff`` cycles per image,
             24 px on OSIE and SALICON images). The OSIE authors use about 24 px, SALICON 19 px.
         cutoff: cut-off of the MIT filter in cycles per image (used only when ``sigma`` is None).
+        out: optional C-contiguous (height, width) ``float64`` array to write the map into.
 
     Returns:
-        (height, width) ``float64`` map with maximum 1 (all zeros if there are no fixations).
+        (height, width) ``float64`` map with maximum 1 (all zeros if there are no fixations); ``out`` if given.
 
     Raises:
         InputError: if ``sigma`` is not positive.
     """
     rows_matrix, cols_matrix = _blur_matrices(fix.height, fix.width, sigma, cutoff)
-    flat = np.unique(np.ravel_multi_index(fix.pixels(), (fix.height, fix.width)))
-    rows, cols = np.unravel_index(flat, (fix.height, fix.width))
-    density = rows_matrix[:, rows] @ cols_matrix[:, cols].T
+    rows, cols = np.unravel_index(fix.pixel_indices(), (fix.height, fix.width))
+    with single_threaded_blas():
+        density = np.matmul(rows_matrix[:, rows], cols_matrix[:, cols].T, out=out)
     peak = density.max(initial=0.0)
-    return density / peak if peak > 0 else density
+    if peak > 0:
+        density /= peak
+    return density
 
 
 def _image_size(path: Path) -> tuple[int, int]:

@@ -22,6 +22,7 @@ deliberately differs, are listed in ``docs/metrics.md``; in short:
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Mapping, Sequence
 
@@ -29,7 +30,7 @@ import numpy as np
 from scipy import optimize, sparse
 
 from gensal.checks import check_finite, check_same_size, check_shape
-from gensal.data.fixations import Fixations, fixation_density
+from gensal.data.fixations import Fixations, fixation_density, single_threaded_blas
 from gensal.errors import InputError
 
 EPS = np.finfo(np.float64).eps
@@ -150,9 +151,12 @@ def _as_map(array: np.ndarray, name: str) -> np.ndarray:
     array = np.asarray(array)
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise InputError(f"{name} must be a numeric array, got dtype {array.dtype}")
-    array = array.astype(np.float64, copy=False)
+    array = np.ascontiguousarray(array, dtype=np.float64)  # copies only other dtypes and strided views
     check_shape(array, "H W", name)
-    check_finite(array, name)
+    # a finite sum proves every value finite in one pass; only a NaN, an infinity or an overflowing sum
+    # pays for the element-wise check (which then names the number of bad values)
+    if not np.isfinite(array.sum()):
+        check_finite(array, name)
     return array
 
 
@@ -173,16 +177,21 @@ def _resized(saliency: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return saliency if saliency.shape == shape else resize_map(saliency, shape, method=MIT_RESIZE_METHOD)
 
 
+def _reject_negative(low: float, high: float, name: str) -> None:
+    """Raise unless the minimum ``low`` is >= 0 or floating-point noise (above -1e-12 of the peak |value|)."""
+    if low < 0 and low < -ROUNDOFF_TOLERANCE * max(-low, abs(high)):
+        raise InputError(
+            f"{name} has negative values (minimum {low:.4g}); this metric treats maps as "
+            "distributions: pass probabilities, e.g. density_from_log(log_density)"
+        )
+
+
 def _non_negative(values: np.ndarray, name: str) -> np.ndarray:
     """Reject negative values, except floating-point noise (above -1e-12 of the peak), which becomes 0."""
     low = values.min()
     if low >= 0:
         return values
-    if low < -ROUNDOFF_TOLERANCE * np.abs(values).max():
-        raise InputError(
-            f"{name} has negative values (minimum {low:.4g}); this metric treats maps as "
-            "distributions: pass probabilities, e.g. density_from_log(log_density)"
-        )
+    _reject_negative(low, values.max(), name)
     return np.maximum(values, 0.0)
 
 
@@ -190,12 +199,79 @@ def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
-def _min_max(values: np.ndarray) -> np.ndarray | None:
-    """``(x - min) / (max - min)`` as in the MATLAB code, or None for a constant map."""
-    low, high = values.min(), values.max()
-    if high == low:
-        return None
-    return (values - low) / (high - low)
+class _Scratch:
+    """Image-sized scratch arrays, reused from one image to the next by :class:`FixationEvaluator`.
+
+    A fresh multi-megabyte numpy array costs a page fault per 4 KiB page when first written, and memory
+    freed between images goes back to the system; on the project's machines the faults of the dozen
+    800x600 arrays an image needs took as long as all the arithmetic on them. The metric functions, which
+    score one image, use a fresh ``_Scratch`` and so allocate as usual.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def __call__(self, purpose: str, size: int, dtype: type = np.float64) -> np.ndarray:
+        """A flat array of ``size`` elements (uninitialised) kept under ``purpose``."""
+        array = self._arrays.get(purpose)
+        if array is None or array.size != size or array.dtype != dtype:
+            array = self._arrays[purpose] = np.empty(size, dtype=dtype)
+        return array
+
+
+class _MinMax:
+    """A map with its extremes, for the MATLAB code's min-max normalisation ``(x - min) / (max - min)``.
+
+    The normalisation is element-wise, so normalising only the pixels a metric reads (the few hundred
+    positives and negatives of AUC-Borji and sAUC) gives exactly the values of the normalised full map
+    there, without two passes over the image per metric.
+    """
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values.ravel()
+
+    @functools.cached_property
+    def low(self) -> np.float64:
+        return self.values.min()
+
+    @functools.cached_property
+    def high(self) -> np.float64:
+        return self.values.max()
+
+    @property
+    def constant(self) -> bool:
+        return bool(self.high == self.low)
+
+    def at(self, indices: np.ndarray) -> np.ndarray:
+        """Normalised values at flat ``indices`` (any shape); the map must not be constant."""
+        return (self.values[indices] - self.low) / (self.high - self.low)
+
+    def distribution(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Flat min-max normalised map divided by its sum (``similarity.m``, ``InfoGain.m``); constant: uniform.
+
+        Args:
+            out: flat array of the map's size to write into, or None for a new one.
+        """
+        if self.constant:
+            if out is None:
+                return np.full(self.values.size, 1.0 / self.values.size)
+            out.fill(1.0 / self.values.size)
+            return out
+        normalised = np.subtract(self.values, self.low, out=out)
+        normalised /= self.high - self.low
+        normalised /= normalised.sum()
+        return normalised
+
+
+def _centred(values: np.ndarray, scratch: _Scratch, purpose: str) -> tuple[np.ndarray, float]:
+    """``x - mean(x)`` (flat, in ``scratch(purpose)``) and its sum of squares, the shared part of ``NSS.m``'s
+    ``std`` and ``CC.m``.
+
+    The operations are numpy's own ``std``: ``sqrt(sum / (n - 1))`` of the second value is ``std(x, ddof=1)``.
+    """
+    centred = np.subtract(values.ravel(), values.mean(), out=scratch(purpose, values.size))
+    squares = np.multiply(centred, centred, out=scratch("product", values.size))
+    return centred, float(squares.sum())
 
 
 def _trapezoid(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -206,7 +282,7 @@ def _trapezoid(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------------------
 # AUC variants
 # ----------------------------------------------------------------------------------------------------------
-def judd_jitter_draws(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+def judd_jitter_draws(rng: np.random.Generator, shape: tuple[int, int], out: np.ndarray | None = None) -> np.ndarray:
     """The uniform draws behind :func:`auc_judd`'s jitter: ``rng.random(shape)``.
 
     The jitter added to the map is ``draws / 10_000_000``, as ``rand(size(map)) / 10000000`` in
@@ -215,11 +291,12 @@ def judd_jitter_draws(rng: np.random.Generator, shape: tuple[int, int]) -> np.nd
     Args:
         rng: random generator.
         shape: (H, W) of the saliency map.
+        out: optional ``float64`` array of ``shape`` to fill (the same draws, without allocating).
 
     Returns:
         (H, W) draws in ``[0, 1)``.
     """
-    return rng.random(shape)
+    return rng.random(shape, out=out)
 
 
 def auc_judd(
@@ -234,7 +311,8 @@ def auc_judd(
     al., TPAMI 2018. The saliency map (after the :func:`judd_jitter_draws` noise when ``jitter``) is min-max
     normalised; each fixated pixel's value ``t_i`` (sorted descending, ``i = 1..F``) gives the ROC point
     ``tp = i / F``, ``fp = (#{pixels >= t_i} - i) / (N - F)``, with ``(0, 0)`` and ``(1, 1)`` added; the
-    area is the trapezoid rule. The counts come from one sort of the map, not a loop over thresholds.
+    area is the trapezoid rule. The counts are exact and come from one pass over the map
+    (:func:`_count_at_least`), not a sort of the map or a loop over thresholds.
 
     Args:
         saliency_map: (h, w) saliency map; resized to the fixation map's size if different.
@@ -250,26 +328,71 @@ def auc_judd(
     """
     fixated = _as_fixation_map(fixation_map)
     saliency = _resized(_as_map(saliency_map, "saliency map"), fixated.shape)
-    return _auc_judd(saliency, fixated, _generator(rng) if jitter else None)
+    return _auc_judd(saliency, np.flatnonzero(fixated), _generator(rng) if jitter else None, _Scratch())
 
 
-def _auc_judd(saliency: np.ndarray, fixated: np.ndarray, rng: np.random.Generator | None) -> float:
-    """AUC-Judd of a checked map and fixation map of the same size; jitter drawn from ``rng`` unless None."""
-    if rng is not None:
-        saliency = saliency + judd_jitter_draws(rng, saliency.shape) / AUC_JUDD_JITTER_DIVISOR
-    normalised = _min_max(saliency)
-    if normalised is None:
+def _auc_judd(saliency: np.ndarray, fixated: np.ndarray, rng: np.random.Generator | None, scratch: _Scratch) -> float:
+    """AUC-Judd of a checked (H, W) map given the flat indices of its fixated pixels (ascending); jitter
+    drawn from ``rng`` unless None."""
+    values = scratch("judd", saliency.size)
+    if rng is None:
+        np.copyto(values, saliency.ravel())
+    else:  # saliency + rand / 10000000, computed in the draws' own array
+        judd_jitter_draws(rng, saliency.shape, out=values.reshape(saliency.shape))
+        values /= AUC_JUDD_JITTER_DIVISOR
+        values += saliency.ravel()
+    low, high = values.min(), values.max()
+    if high == low:
         return 0.5
-    values, fixated = normalised.ravel(), fixated.ravel()
-    n_fixated, n_pixels = int(fixated.sum()), values.size
+    n_fixated, n_pixels = fixated.size, values.size
     if n_fixated == n_pixels:
         raise InputError("every pixel of the fixation map is fixated; AUC-Judd needs non-fixated pixels")
-    thresholds = np.sort(values[fixated])[::-1]
-    above = n_pixels - np.searchsorted(np.sort(values), thresholds, side="left")
+    if not np.isfinite(high - low):
+        raise InputError("saliency values span more than the float64 range (max - min overflows); rescale the map")
+    values -= low  # the MATLAB code's min-max normalisation, in place
+    values /= high - low
+    thresholds = np.sort(values[fixated])  # ascending
+    above = _count_at_least(values, thresholds, scratch)[::-1]
     rank = np.arange(1, n_fixated + 1)
     tp = np.concatenate([[0.0], rank / n_fixated, [1.0]])
     fp = np.concatenate([[0.0], (above - rank) / (n_pixels - n_fixated), [1.0]])
     return float(_trapezoid(fp, tp))
+
+
+_BUCKET_SHIFT = 45
+""":func:`_count_at_least` buckets values by their top 19 bits: exponent and 7 mantissa bits (1/128 octave)."""
+
+
+def _count_at_least(values: np.ndarray, thresholds: np.ndarray, scratch: _Scratch) -> np.ndarray:
+    """``#{v in values : v >= t}`` for each ``t`` of ``thresholds``, exactly, in O(N + F log F).
+
+    Sorting the N values (what ``AUC_Judd.m`` and pysaliency do) costs O(N log N); a binary search of each
+    value among the F thresholds costs O(N log F) with a large constant. Instead: a non-negative IEEE 754
+    double orders like its bit pattern read as an integer, so the top bits of that pattern put the values
+    into monotone buckets (each 1/128 of an octave wide). One ``bincount`` over the buckets counts, for
+    every threshold, the values in buckets above the threshold's; only the few values sharing a bucket
+    with some threshold are compared with the thresholds themselves.
+
+    Args:
+        values: (N,) ``float64`` values, all ``>= +0.0`` (no NaN, no ``-0.0``), e.g. a min-max normalised map.
+        thresholds: (F,) ``float64`` ascending thresholds, ``>= +0.0`` (ties allowed).
+        scratch: where the (N,) bucket numbers and flags are written.
+
+    Returns:
+        (F,) ``int64`` counts, for the thresholds in the given (ascending) order.
+    """
+    buckets = np.right_shift(values.view(np.int64), _BUCKET_SHIFT, out=scratch("buckets", values.size, np.int64))
+    threshold_buckets = thresholds.view(np.int64) >> _BUCKET_SHIFT
+    per_bucket = np.bincount(buckets, minlength=int(threshold_buckets[-1]) + 1)
+    shared = np.zeros(per_bucket.size, dtype=bool)
+    shared[threshold_buckets] = True
+    near = values[np.take(shared, buckets, out=scratch("near", values.size, bool), mode="clip")]  # in a shared bucket
+    per_bucket[threshold_buckets] = 0  # the rest lie strictly above or below every threshold of a bucket
+    far_at_or_above = np.cumsum(per_bucket[::-1])[::-1]
+    # near values: k = #{thresholds <= v}; v >= thresholds[j] exactly when k > j
+    below_or_at = np.bincount(np.searchsorted(thresholds, near, side="right"), minlength=thresholds.size + 1)
+    near_at_or_above = np.cumsum(below_or_at[::-1])[::-1][1:]
+    return far_at_or_above[threshold_buckets] + near_at_or_above
 
 
 def _octave_range_end(limit: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -311,15 +434,24 @@ def _auc_fixed_step(positives: np.ndarray, negatives: np.ndarray, step: float) -
     Returns:
         (S,) AUC of each split.
     """
+    n_splits, n_negatives = negatives.shape
     top = np.maximum(positives.max(), negatives.max(axis=1))
     count, last = _octave_range_end(top, step)
-    index = np.arange(count.max())[None, :]
-    thresholds = np.where(index < count[:, None] - 1, index * step, last[:, None])
-    thresholds = np.where(index < count[:, None], thresholds, np.inf)[:, ::-1]  # descending, +inf pads
+    grid = np.arange(count.max()) * step  # the thresholds below each split's last one
+    index = np.arange(grid.size)[None, :]
+    on_grid, in_range = index < count[:, None] - 1, index < count[:, None]
+    thresholds = np.where(on_grid, grid, last[:, None])
+    thresholds = np.where(in_range, thresholds, np.inf)[:, ::-1]  # descending, +inf pads
     sorted_positives = np.sort(positives)
     tp = (positives.size - np.searchsorted(sorted_positives, thresholds, side="left")) / positives.size
-    fp = (negatives[:, :, None] >= thresholds[:, None, :]).sum(axis=1) / negatives.shape[1]
-    zeros, ones = np.zeros((len(top), 1)), np.ones((len(top), 1))
+    # negatives >= grid[k] counted per split from one search of all negatives in the shared grid
+    grid_below_or_at = np.searchsorted(grid, negatives, side="right") + (grid.size + 1) * np.arange(n_splits)[:, None]
+    histogram = np.bincount(grid_below_or_at.ravel(), minlength=n_splits * (grid.size + 1))
+    at_or_above_grid = np.cumsum(histogram.reshape(n_splits, -1)[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    at_or_above_last = np.count_nonzero(negatives >= last[:, None], axis=1)
+    counts = np.where(on_grid, at_or_above_grid, at_or_above_last[:, None])
+    fp = np.where(in_range, counts, 0)[:, ::-1] / n_negatives
+    zeros, ones = np.zeros((n_splits, 1)), np.ones((n_splits, 1))
     return _trapezoid(np.hstack([zeros, fp, ones]), np.hstack([zeros, tp, ones]))
 
 
@@ -368,19 +500,16 @@ def auc_borji(
         InputError: on bad input or no fixations.
     """
     fixated = _as_fixation_map(fixation_map)
-    normalised = _min_max(_resized(_as_map(saliency_map, "saliency map"), fixated.shape))
-    return _auc_borji(normalised, fixated, n_splits, step, _generator(rng))
+    scaled = _MinMax(_resized(_as_map(saliency_map, "saliency map"), fixated.shape))
+    return _auc_borji(scaled, np.flatnonzero(fixated), n_splits, step, _generator(rng))
 
 
-def _auc_borji(
-    normalised: np.ndarray | None, fixated: np.ndarray, n_splits: int, step: float, rng: np.random.Generator
-) -> float:
-    """AUC-Borji of a min-max normalised map (None: constant map)."""
-    if normalised is None:
+def _auc_borji(scaled: _MinMax, fixated: np.ndarray, n_splits: int, step: float, rng: np.random.Generator) -> float:
+    """AUC-Borji of a map given the flat indices of its fixated pixels (ascending)."""
+    if scaled.constant:
         return 0.5
-    values = normalised.ravel()
-    positives = values[fixated.ravel()]
-    negatives = values[borji_negative_indices(rng, values.size, positives.size, n_splits)]
+    positives = scaled.at(fixated)
+    negatives = scaled.at(borji_negative_indices(rng, scaled.values.size, positives.size, n_splits))
     return float(np.mean(_auc_fixed_step(positives, negatives, step)))
 
 
@@ -433,26 +562,26 @@ def auc_shuffled(
     fixated = _as_fixation_map(fixation_map)
     other = _as_fixation_map(other_map, "other map")
     check_same_size(other, fixated, "other map", "fixation map")
-    normalised = _min_max(_resized(_as_map(saliency_map, "saliency map"), fixated.shape))
-    return _auc_shuffled(normalised, fixated, np.flatnonzero(other), n_splits, step, _generator(rng))
+    scaled = _MinMax(_resized(_as_map(saliency_map, "saliency map"), fixated.shape))
+    fixated_pixels, other_pixels = np.flatnonzero(fixated), np.flatnonzero(other)
+    return _auc_shuffled(scaled, fixated_pixels, other_pixels, n_splits, step, _generator(rng))
 
 
 def _auc_shuffled(
-    normalised: np.ndarray | None,
+    scaled: _MinMax,
     fixated: np.ndarray,
     other_pixels: np.ndarray,
     n_splits: int,
     step: float,
     rng: np.random.Generator,
 ) -> float:
-    """sAUC of a min-max normalised map (None: constant) against the flat indices of the other map."""
-    if normalised is None:
+    """sAUC of a map given the flat indices (ascending) of its fixated pixels and of the other map's."""
+    if scaled.constant:
         return 0.5
-    values = normalised.ravel()
-    positives = values[fixated.ravel()]
+    positives = scaled.at(fixated)
     n_negatives = min(positives.size, other_pixels.size)
     choice = shuffled_negative_choice(rng, other_pixels.size, n_negatives, n_splits)
-    return float(np.mean(_auc_fixed_step(positives, values[other_pixels[choice]], step)))
+    return float(np.mean(_auc_fixed_step(positives, scaled.at(other_pixels[choice]), step)))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -476,14 +605,16 @@ def nss(saliency_map: np.ndarray, fixation_map: np.ndarray) -> float:
         InputError: on bad input or no fixations.
     """
     fixated = _as_fixation_map(fixation_map)
-    return _nss(_resized(_as_map(saliency_map, "saliency map"), fixated.shape), fixated)
+    saliency = _resized(_as_map(saliency_map, "saliency map"), fixated.shape)
+    return _nss(*_centred(saliency, _Scratch(), "centred"), np.flatnonzero(fixated))
 
 
-def _nss(saliency: np.ndarray, fixated: np.ndarray) -> float:
-    spread = saliency.std(ddof=1)
+def _nss(centred: np.ndarray, sum_of_squares: float, fixated: np.ndarray) -> float:
+    """NSS from :func:`_centred` of the map and the flat indices of the fixated pixels."""
+    spread = np.sqrt(sum_of_squares / (centred.size - 1))  # numpy's std(ddof=1), operation for operation
     if spread == 0:
         return 0.0
-    return float(np.mean((saliency[fixated] - saliency.mean()) / spread))
+    return float(np.mean(centred[fixated] / spread))
 
 
 def cc(saliency_map: np.ndarray, fixation_density: np.ndarray) -> float:
@@ -503,16 +634,19 @@ def cc(saliency_map: np.ndarray, fixation_density: np.ndarray) -> float:
         InputError: on non-2-D or non-finite input.
     """
     truth = _as_map(fixation_density, "fixation density")
-    return _cc(_resized(_as_map(saliency_map, "saliency map"), truth.shape), truth)
+    saliency = _resized(_as_map(saliency_map, "saliency map"), truth.shape)
+    scratch = _Scratch()
+    return _cc(_centred(saliency, scratch, "centred"), _centred(truth, scratch, "truth centred"), scratch)
 
 
-def _cc(saliency: np.ndarray, truth: np.ndarray) -> float:
-    centred_saliency = saliency - saliency.mean()
-    centred_truth = truth - truth.mean()
-    norm = np.sqrt(np.sum(centred_saliency**2) * np.sum(centred_truth**2))
+def _cc(saliency: tuple[np.ndarray, float], truth: tuple[np.ndarray, float], scratch: _Scratch) -> float:
+    """CC from :func:`_centred` of both maps."""
+    (centred_saliency, saliency_squares), (centred_truth, truth_squares) = saliency, truth
+    norm = np.sqrt(saliency_squares * truth_squares)
     if norm == 0:
         return 0.0
-    return float(np.sum(centred_saliency * centred_truth) / norm)
+    product = np.multiply(centred_saliency, centred_truth, out=scratch("product", centred_truth.size))
+    return float(product.sum() / norm)
 
 
 def kl_div(saliency_map: np.ndarray, fixation_density: np.ndarray) -> float:
@@ -535,29 +669,25 @@ def kl_div(saliency_map: np.ndarray, fixation_density: np.ndarray) -> float:
     """
     truth = _non_negative(_as_map(fixation_density, "fixation density"), "fixation density")
     saliency = _non_negative(_as_map(saliency_map, "saliency map"), "saliency map")
-    return _kl_div(np.maximum(_resized(saliency, truth.shape), 0.0), truth)
+    return _kl_div(np.maximum(_resized(saliency, truth.shape), 0.0), truth, _Scratch())
 
 
-def _kl_div(saliency: np.ndarray, truth: np.ndarray) -> float:
-    """KL of non-negative maps of one size, with MATLAB's operation order, computed in place."""
+def _kl_div(saliency: np.ndarray, truth: np.ndarray, scratch: _Scratch) -> float:
+    """KL of non-negative maps of one size, with MATLAB's operation order, computed in scratch arrays."""
+    saliency, truth = saliency.ravel(), truth.ravel()
     predicted_total, truth_total = saliency.sum(), truth.sum()
-    predicted = saliency / predicted_total if predicted_total > 0 else np.zeros_like(saliency)
-    target = truth / truth_total if truth_total > 0 else truth
+    predicted = scratch("kl", saliency.size)
+    if predicted_total > 0:
+        np.divide(saliency, predicted_total, out=predicted)
+    else:
+        predicted.fill(0.0)
+    target = np.divide(truth, truth_total, out=scratch("kl target", truth.size)) if truth_total > 0 else truth
     predicted += EPS
     np.divide(target, predicted, out=predicted)
     predicted += EPS
     np.log(predicted, out=predicted)
     predicted *= target
     return float(predicted.sum())
-
-
-def _min_max_distribution(values: np.ndarray) -> np.ndarray:
-    """Min-max normalise then divide by the sum (``similarity.m``, ``InfoGain.m``); constant -> uniform."""
-    normalised = _min_max(values)
-    if normalised is None:
-        return np.full(values.shape, 1.0 / values.size)
-    normalised /= normalised.sum()
-    return normalised
 
 
 def sim(saliency_map: np.ndarray, fixation_density: np.ndarray) -> float:
@@ -578,14 +708,20 @@ def sim(saliency_map: np.ndarray, fixation_density: np.ndarray) -> float:
         InputError: on non-2-D or non-finite input.
     """
     truth = _as_map(fixation_density, "fixation density")
-    saliency = _resized(_as_map(saliency_map, "saliency map"), truth.shape)
-    if not saliency.any() or not truth.any():
+    saliency = _MinMax(_resized(_as_map(saliency_map, "saliency map"), truth.shape))
+    return _sim(saliency, _MinMax(truth), saliency.distribution(), _Scratch())
+
+
+def _sim(saliency: _MinMax, truth: _MinMax, saliency_distribution: np.ndarray, scratch: _Scratch) -> float:
+    """SIM of two maps, given ``saliency.distribution()``."""
+    if _all_zero(saliency) or _all_zero(truth):
         return 0.0
-    return _sim(_min_max_distribution(saliency), _min_max_distribution(truth))
+    truth_distribution = truth.distribution(out=scratch("truth distribution", truth.values.size))
+    return float(np.minimum(saliency_distribution, truth_distribution, out=truth_distribution).sum())
 
 
-def _sim(saliency_distribution: np.ndarray, truth_distribution: np.ndarray) -> float:
-    return float(np.minimum(saliency_distribution, truth_distribution).sum())
+def _all_zero(scaled: _MinMax) -> bool:
+    return bool(scaled.low == 0 and scaled.high == 0)
 
 
 def info_gain(saliency_map: np.ndarray, fixation_map: np.ndarray, baseline_map: np.ndarray) -> float:
@@ -609,12 +745,13 @@ def info_gain(saliency_map: np.ndarray, fixation_map: np.ndarray, baseline_map: 
         InputError: on bad input or no fixations.
     """
     fixated = _as_fixation_map(fixation_map)
-    predicted = _min_max_distribution(_resized(_as_map(saliency_map, "saliency map"), fixated.shape))
-    baseline = _min_max_distribution(_resized(_as_map(baseline_map, "baseline map"), fixated.shape))
-    return _info_gain(predicted, baseline, fixated)
+    predicted = _MinMax(_resized(_as_map(saliency_map, "saliency map"), fixated.shape)).distribution()
+    baseline = _MinMax(_resized(_as_map(baseline_map, "baseline map"), fixated.shape)).distribution()
+    return _info_gain(predicted, baseline, np.flatnonzero(fixated))
 
 
 def _info_gain(saliency_distribution: np.ndarray, baseline_distribution: np.ndarray, fixated: np.ndarray) -> float:
+    """Information gain from flat distributions and the flat indices of the fixated pixels."""
     predicted, baseline = saliency_distribution[fixated], baseline_distribution[fixated]
     return float(np.mean(np.log2(EPS + predicted) - np.log2(EPS + baseline)))
 
@@ -756,14 +893,17 @@ _STREAMS = {"auc_judd": 1, "auc_borji": 2, "auc_shuffled": 3, "other_images": 4}
 class FixationEvaluator:
     """Accumulate per-image fixation metrics over a data set and average them.
 
-    For each image, :meth:`update` builds the binary fixation map (:meth:`Fixations.to_fixation_map`), the
-    ground-truth density (:func:`gensal.data.fixations.fixation_density` with ``sigma``), the centre or
-    given baseline (information gain) and the sAUC "other map" (the union of the fixated pixels of
-    ``n_other_images`` other images drawn at random, coordinates rescaled to this image's size), then calls
-    the metric functions of this module. Each image's random draws come from a generator seeded with
-    ``(seed, crc32(name), metric)``, so results do not depend on the order of updates or on which other
-    metrics are computed. EMD dominates the cost (an exact transport problem, ~0.3-0.6 s per image);
-    leave it out of ``metrics`` for quick runs.
+    For each image, :meth:`update` takes the fixated pixels (:meth:`Fixations.pixel_indices`, those of
+    :meth:`Fixations.to_fixation_map`), the ground-truth density
+    (:func:`gensal.data.fixations.fixation_density` with ``sigma``), the centre or given baseline
+    (information gain) and the sAUC "other map" (the union of the fixated pixels of ``n_other_images``
+    other images drawn at random, coordinates rescaled to this image's size), then runs the computations
+    of the metric functions of this module. Each image's random draws come from a generator seeded with
+    ``(seed, crc32(name), metric)``, so results do not depend on the order of updates, on which other
+    metrics are computed or on which process computes them: :meth:`update` is :meth:`score` (pure, can
+    run in worker processes) followed by :meth:`add` (see :func:`gensal.evaluate.evaluate_fixation`). The
+    eight metrics other than EMD take about 15-25 ms per 800x600 image on one core; EMD dominates the cost
+    (an exact transport problem, ~0.3-0.6 s per image): leave it out of ``metrics`` for quick runs.
 
     Args:
         fixations: ground truth by image name (see :func:`gensal.data.fixations.read_fixations`).
@@ -822,6 +962,10 @@ class FixationEvaluator:
         self._sorted_names = sorted(self._fixations)
         self._baselines: dict[tuple[int, int], np.ndarray] = {}
         self._results: dict[str, dict[str, float]] = {}
+        self._scratch = _Scratch()
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_scratch": _Scratch()}  # scratch arrays are not worth pickling
 
     @property
     def names(self) -> list[str]:
@@ -841,47 +985,36 @@ class FixationEvaluator:
             (H, W) ``bool`` map at the image's size; other images' pixels are rescaled proportionally.
         """
         fix = self._fixations[name]
+        other = np.zeros((fix.height, fix.width), dtype=bool)
+        other.ravel()[self._other_pixels(name)] = True
+        return other
+
+    def _other_pixels(self, name: str) -> np.ndarray:
+        """Flat indices (ascending) of the pixels of :meth:`other_map`, without building the map."""
+        fix = self._fixations[name]
         others = [n for n in self._sorted_names if n != name]
         count = min(self.n_other_images, len(others))
         chosen = self._rng(name, "other_images").choice(len(others), size=count, replace=False)
-        other = np.zeros((fix.height, fix.width), dtype=bool)
+        pixels = []
         for index in chosen:
             source = self._fixations[others[index]]
             rows, cols = source.pixels()
             rows = np.minimum(((rows + 0.5) * fix.height / source.height).astype(np.int64), fix.height - 1)
             cols = np.minimum(((cols + 0.5) * fix.width / source.width).astype(np.int64), fix.width - 1)
-            other[rows, cols] = True
-        return other
+            pixels.append(rows * fix.width + cols)
+        return np.unique(np.concatenate(pixels))
 
     def _baseline_distribution(self, height: int, width: int) -> np.ndarray:
-        """The information-gain baseline at one size as ``InfoGain.m`` normalises it (cached per size)."""
+        """The information-gain baseline at one size as ``InfoGain.m`` normalises it, flat (cached per size)."""
         if (height, width) not in self._baselines:
             if isinstance(self._baseline, str):
                 baseline = center_bias(height, width)
             else:
                 baseline = resize_map(self._baseline, (height, width), method=self.resize_method)
-            self._baselines[(height, width)] = _min_max_distribution(baseline)
+            self._baselines[(height, width)] = _MinMax(baseline).distribution()
         return self._baselines[(height, width)]
 
-    def update(self, name: str, saliency_map: np.ndarray) -> dict[str, float]:
-        """Score one image's saliency map and remember the scores.
-
-        The map is checked and resized once; the quantities several metrics share (min-max normalised map,
-        normalised distributions, ground-truth density) are computed once and passed to the same
-        computations the metric functions of this module use.
-
-        Args:
-            name: image name (a key of ``fixations``).
-            saliency_map: (h, w) saliency map of any size, resized to the image size with
-                ``resize_method``; a log-density must be converted first with :func:`density_from_log`.
-
-        Returns:
-            This image's scores by metric.
-
-        Raises:
-            InputError: on an unknown or already evaluated name, a bad map (negative values with KL or
-                EMD), or an image without fixations.
-        """
+    def _check_new(self, name: str) -> Fixations:
         if name not in self._fixations:
             raise InputError(
                 f"no fixations for image {name!r} ({len(self._fixations)} images known, "
@@ -889,47 +1022,114 @@ class FixationEvaluator:
             )
         if name in self._results:
             raise InputError(f"image {name!r} was already evaluated; call reset() to start again")
-        fix = self._fixations[name]
+        return self._fixations[name]
+
+    def score(self, name: str, saliency_map: np.ndarray) -> dict[str, float]:
+        """Score one image's saliency map without remembering the scores.
+
+        The map is checked and resized once; what several metrics share (the map's extremes, the centred
+        map, the normalised distribution, the fixated pixels, the ground-truth density) is computed once
+        and passed to the same computations the metric functions of this module use, so the scores equal
+        theirs exactly. The evaluator's scores are left alone (only its scratch arrays and baseline cache
+        change), so worker processes can call this on their copy of the evaluator and send the scores back
+        to :meth:`add`. BLAS is limited to one thread meanwhile (:func:`gensal.data.fixations.single_threaded_blas`).
+
+        Args:
+            name: image name (a key of ``fixations``).
+            saliency_map: (h, w) saliency map of any size, resized to the image size with
+                ``resize_method``; a log-density must be converted first with :func:`density_from_log`.
+
+        Returns:
+            This image's scores by metric, in the order of ``metrics``.
+
+        Raises:
+            InputError: on an unknown or already evaluated name, a bad map (negative values with KL or
+                EMD), or an image without fixations.
+        """
+        fix = self._check_new(name)
         if len(fix) == 0:
             raise InputError(f"image {name!r} has no fixations to evaluate against")
+        with single_threaded_blas():
+            return self._score(name, fix, saliency_map)
+
+    def _score(self, name: str, fix: Fixations, saliency_map: np.ndarray) -> dict[str, float]:
         metrics = set(self.metrics)
-        saliency = _as_map(saliency_map, f"saliency map of {name}")
-        if metrics & {"kl_div", "emd"}:
-            _non_negative(saliency, f"saliency map of {name}")
-        if saliency.shape != (fix.height, fix.width):
+        label = f"saliency map of {name}"
+        as_mass = bool(metrics & {"kl_div", "emd"})
+        saliency = _as_map(saliency_map, label)
+        resized = saliency.shape != (fix.height, fix.width)
+        if resized:
+            if as_mass:
+                _non_negative(saliency, label)
             saliency = resize_map(saliency, (fix.height, fix.width), method=self.resize_method)
+        scaled = _MinMax(saliency)
+        if as_mass and not resized:
+            _reject_negative(scaled.low, scaled.high, label)
         # KL and EMD treat the map as mass: round-off and bicubic overshoot below zero count as 0
-        mass = np.maximum(saliency, 0.0) if metrics & {"kl_div", "emd"} else None
-        fixated = fix.to_fixation_map()
-        density = fixation_density(fix, self.sigma) if metrics & _DENSITY_METRICS else None
-        normalised = _min_max(saliency) if metrics & {"auc_borji", "auc_shuffled"} else None
-        distribution = _min_max_distribution(saliency) if metrics & {"sim", "info_gain"} else None
+        mass = np.maximum(saliency, 0.0) if as_mass and scaled.low < 0 else saliency
+        scratch, size = self._scratch, saliency.size
+        fixated = fix.pixel_indices()
+        density = None
+        if metrics & _DENSITY_METRICS:
+            density = fixation_density(fix, self.sigma, out=scratch("density", size).reshape(saliency.shape))
+        centred = _centred(saliency, scratch, "centred") if metrics & {"nss", "cc"} else None
+        distribution = scaled.distribution(scratch("distribution", size)) if metrics & {"sim", "info_gain"} else None
         scores: dict[str, float] = {}
         for metric in self.metrics:
             if metric == "auc_judd":
-                scores[metric] = _auc_judd(saliency, fixated, self._rng(name, metric))
+                scores[metric] = _auc_judd(saliency, fixated, self._rng(name, metric), scratch)
             elif metric == "auc_borji":
-                scores[metric] = _auc_borji(normalised, fixated, AUC_SPLITS, AUC_STEP, self._rng(name, metric))
+                scores[metric] = _auc_borji(scaled, fixated, AUC_SPLITS, AUC_STEP, self._rng(name, metric))
             elif metric == "auc_shuffled":
-                other_pixels = np.flatnonzero(self.other_map(name))
-                rng = self._rng(name, metric)
-                scores[metric] = _auc_shuffled(normalised, fixated, other_pixels, AUC_SPLITS, AUC_STEP, rng)
+                other_pixels, rng = self._other_pixels(name), self._rng(name, metric)
+                scores[metric] = _auc_shuffled(scaled, fixated, other_pixels, AUC_SPLITS, AUC_STEP, rng)
             elif metric == "nss":
-                scores[metric] = _nss(saliency, fixated)
+                scores[metric] = _nss(*centred, fixated)
             elif metric == "cc":
-                scores[metric] = _cc(saliency, density)
+                scores[metric] = _cc(centred, _centred(density, scratch, "truth centred"), scratch)
             elif metric == "kl_div":
-                scores[metric] = _kl_div(mass, density)
+                scores[metric] = _kl_div(mass, density, scratch)
             elif metric == "sim":
-                empty = not saliency.any() or not density.any()
-                scores[metric] = 0.0 if empty else _sim(distribution, _min_max_distribution(density))
+                scores[metric] = _sim(scaled, _MinMax(density), distribution, scratch)
             elif metric == "emd":
                 scores[metric] = _emd(mass, density, EMD_DOWNSIZE)
             else:
                 baseline = self._baseline_distribution(fix.height, fix.width)
                 scores[metric] = _info_gain(distribution, baseline, fixated)
-        self._results[name] = scores
         return scores
+
+    def add(self, name: str, scores: Mapping[str, float]) -> None:
+        """Remember one image's scores computed by :meth:`score` (e.g. in a worker process).
+
+        Args:
+            name: image name (a key of ``fixations``).
+            scores: a value for every metric of ``metrics``.
+
+        Raises:
+            InputError: on an unknown or already evaluated name, or a missing metric.
+        """
+        self._check_new(name)
+        missing = [m for m in self.metrics if m not in scores]
+        if missing:
+            raise InputError(f"scores of image {name!r} lack metric(s) {', '.join(missing)}")
+        self._results[name] = {m: float(scores[m]) for m in self.metrics}
+
+    def update(self, name: str, saliency_map: np.ndarray) -> dict[str, float]:
+        """Score one image's saliency map (:meth:`score`) and remember the scores (:meth:`add`).
+
+        Args:
+            name: image name (a key of ``fixations``).
+            saliency_map: (h, w) saliency map of any size (see :meth:`score`).
+
+        Returns:
+            This image's scores by metric.
+
+        Raises:
+            InputError: as :meth:`score`.
+        """
+        scores = self.score(name, saliency_map)
+        self._results[name] = scores
+        return dict(scores)
 
     def per_image(self) -> dict[str, dict[str, float]]:
         """Scores of every evaluated image, by name then metric (a copy)."""

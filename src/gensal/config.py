@@ -1,0 +1,431 @@
+"""Typed, strict configuration of a training run: one dataclass per component, loaded from YAML.
+
+A run is described by :class:`Config`, made of :class:`ModelConfig`, :class:`DataConfig` and
+:class:`TrainConfig`. YAML files may only set fields that exist; every value is type-checked; command-line
+overrides use ``section.key=value`` with the value parsed by ``yaml.safe_load``::
+
+    cfg = load_config("configs/coop-cpu.yaml", ["train.epochs=2", "model.latent_dim=4"])
+
+Relative data paths are resolved against the current working directory (the repository root when run
+through ``make``), not against the YAML file.
+
+Example:
+    >>> cfg = config_from_dict({"train": {"epochs": 2}})
+    >>> cfg.train.epochs, cfg.model.backbone
+    (2, 'efficientnet_lite0')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from gensal.errors import ConfigError
+
+ALGORITHMS = ("cooperative", "lvm-abp", "deterministic")
+
+# Fields that may differ between a checkpoint and the config used to resume it: they change how long the
+# run goes on, how it is logged or where it reads from, not what it computes.
+RESUMABLE_FIELDS = frozenset(
+    {
+        "data.train_images",
+        "data.train_masks",
+        "data.num_workers",
+        "train.max_minutes",
+        "train.max_steps",
+        "train.log_every",
+        "train.checkpoint_every",
+        "train.keep_checkpoints",
+        "train.output_dir",
+        "train.progress",
+        "train.threads",
+    }
+)
+
+
+@dataclass
+class ModelConfig:
+    """The networks: the LVM generator G(X, h) and the energy model U(Y, X).
+
+    Attributes:
+        backbone: encoder of the generator (``efficientnet_lite0``, ``resnet50`` or ``vgg16``).
+        latent_dim: size d of the latent vector h (paper: 8). Ignored by the deterministic ablation.
+        pretrained: start the encoder from ImageNet weights (packaged for EfficientNet-Lite0; other
+            backbones need ``backbone_weights``).
+        backbone_weights: optional local file with encoder weights (safetensors or a state dict).
+        decoder_channels: width of the generator's MiDaS decoder (``None``: 64 for EfficientNet-Lite0, MiDaS's
+            256 otherwise).
+        ebm_channels: widths of the energy model's c3s1, c4s2, c4s2, c4s2 layers (paper: 32, 64, 128, 256).
+        ebm_norm: normalisation in the energy model: ``batch`` (paper), ``group`` or ``none``.
+        ebm_activation: ``relu`` (paper) or ``leaky_relu`` (slope 0.2, the authors' code).
+        ebm_norm_act_last: follow c4s1-1 by norm and activation (the paper's notation read literally) or
+            not (the authors' code). Off: with it, the last ReLU zeroes the energy model's output on revised
+            maps, so their energy is a constant and the Langevin revision has no drift (docs/training.md).
+    """
+
+    backbone: str = "efficientnet_lite0"
+    latent_dim: int = 8
+    pretrained: bool = True
+    backbone_weights: str | None = None
+    decoder_channels: int | None = None
+    ebm_channels: tuple[int, int, int, int] = (32, 64, 128, 256)
+    ebm_norm: Literal["batch", "group", "none"] = "batch"
+    ebm_activation: Literal["relu", "leaky_relu"] = "relu"
+    ebm_norm_act_last: bool = False
+
+
+@dataclass
+class DataConfig:
+    """The training pairs (image, mask) and how they are prepared.
+
+    Attributes:
+        train_images: folder of training images (JPEG/PNG), matched to masks by file stem.
+        train_masks: folder of training masks.
+        image_size: images and masks are resized to ``image_size x image_size`` (paper: 352).
+        hflip: random horizontal flips (probability 0.5, deterministic given the seed and epoch).
+        binarize_masks: binarise masks at 128 instead of keeping anti-aliased grey levels as soft targets.
+        num_workers: DataLoader worker processes (0 loads in the training process).
+        max_images: use only the first N pairs in name order (quick runs and tests); ``None`` uses all.
+    """
+
+    train_images: str = "../shared/data/duts-tr/images"
+    train_masks: str = "../shared/data/duts-tr/masks"
+    image_size: int = 352
+    hflip: bool = True
+    binarize_masks: bool = False
+    num_workers: int = 0
+    max_images: int | None = None
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, Langevin dynamics, logging and checkpointing (paper 1, section 5).
+
+    Attributes:
+        algorithm: ``cooperative`` (Algorithm 1), ``lvm-abp`` (the generator alone, alternating
+            back-propagation) or ``deterministic`` (G(X) trained with cross-entropy).
+        epochs: passes over the training set (paper: 30).
+        max_steps: stop after this many optimisation steps in total (``None``: no limit).
+        batch_size: images per step (paper: 7). At least 2, for BatchNorm.
+        lr_lvm: Adam learning rate of the generator (paper: 5e-5).
+        lr_ebm: Adam learning rate of the energy model (paper: 1e-3).
+        adam_betas: Adam (beta1, beta2) (paper: "momentum 0.9").
+        lr_decay_factor: multiply both learning rates by this ...
+        lr_decay_every: ... after every this many epochs (paper: 0.9 every 20 epochs).
+        energy_langevin_steps: K, Langevin steps revising the proposal with the energy model (Eq. 2).
+        energy_step_size: delta of the data-space Langevin dynamics (paper: 0.4).
+        energy_langevin_noise: keep the noise term of Eq. 2 during training.
+        energy_langevin_space: run Eq. 2 on the logits z of the map, Y = sigmoid(z) (``logit``, as the
+            authors' code does) or on the map in [0, 1] itself (``probability``). With step 0.4 the latter
+            adds noise of std 0.9 per pixel and, measured, made the energies explode and the revision
+            harmful; in logit space the revision improves the proposals (docs/training.md).
+        latent_langevin_steps: K, Langevin steps inferring h from a saliency map (Eq. 7).
+        latent_step_size: delta of the latent Langevin dynamics (paper: 0.1).
+        latent_likelihood: ``sum`` the Gaussian log-likelihood of Eq. 7 over pixels (as written) or take its
+            ``mean`` (the authors' code; this makes the data term negligible, h~ stays close to the prior).
+        sigma: observation standard deviation of Eq. 3, per pixel of a map in [0, 1]. Not given in the
+            paper (the authors' code: 0.3, with an averaged likelihood). With the summed likelihood, 0.3
+            moves h by ~14 in 5 Langevin steps at initialisation, far outside the prior h is drawn from at
+            prediction time; 1.0 moves it by ~1.6 (docs/training.md).
+        ce_weight: initial weight lambda of the extra cross-entropy loss on the ground truth, decreased
+            linearly to 0 over the planned training steps (section 5).
+        energy_reg: weight of an optional penalty on squared energies (off by default).
+        max_abs_energy: stop with an error when an energy's magnitude exceeds this (divergence guard).
+        seed: seed of model initialisation, data order, augmentation and Langevin noise.
+        device: ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
+        threads: CPU threads for torch (``None``: torch's default).
+        channels_last: keep models and images in the channels-last memory layout (about 25% faster
+            cooperative steps on CPU; the results differ from the default layout only by rounding).
+        log_every: write scalars to TensorBoard and log.jsonl every this many steps.
+        checkpoint_every: write a checkpoint every this many steps (0: only at the end).
+        keep_checkpoints: how many step checkpoints to keep on disk.
+        max_minutes: wall-clock budget of one invocation; training stops cleanly with a checkpoint.
+        output_dir: folder for checkpoints, TensorBoard logs and log.jsonl.
+        progress: show a tqdm progress bar.
+    """
+
+    algorithm: Literal["cooperative", "lvm-abp", "deterministic"] = "cooperative"
+    epochs: int = 30
+    max_steps: int | None = None
+    batch_size: int = 7
+    lr_lvm: float = 5e-5
+    lr_ebm: float = 1e-3
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    lr_decay_factor: float = 0.9
+    lr_decay_every: int = 20
+    energy_langevin_steps: int = 5
+    energy_step_size: float = 0.4
+    energy_langevin_noise: bool = True
+    energy_langevin_space: Literal["probability", "logit"] = "logit"
+    latent_langevin_steps: int = 5
+    latent_step_size: float = 0.1
+    latent_likelihood: Literal["sum", "mean"] = "sum"
+    sigma: float = 1.0
+    ce_weight: float = 1.0
+    energy_reg: float = 0.0
+    max_abs_energy: float = 1.0e7
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None
+    channels_last: bool = True
+    log_every: int = 10
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    max_minutes: float | None = None
+    output_dir: str = "runs/train"
+    progress: bool = True
+
+
+@dataclass
+class Config:
+    """A complete, resolved training configuration."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+
+
+def _type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in typing.get_args(annotation))
+    if origin is tuple:
+        return f"list of {len(typing.get_args(annotation))} numbers"
+    if annotation is type(None):
+        return "null"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Return ``value`` converted to ``annotation`` or raise :class:`ConfigError` naming ``where``."""
+    origin = typing.get_origin(annotation)
+    bad = ConfigError(f"{where}: expected {_type_name(annotation)}, got {value!r}")
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if value is None:
+            if type(None) in options:
+                return None
+            raise bad
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, where)
+            except ConfigError:
+                continue
+        raise bad
+    if origin is Literal:
+        if value in typing.get_args(annotation):
+            return value
+        raise bad
+    if origin is tuple:
+        items = typing.get_args(annotation)
+        if not isinstance(value, (list, tuple)) or len(value) != len(items):
+            raise bad
+        return tuple(_coerce(v, t, where) for v, t in zip(value, items, strict=True))
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        raise bad
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise bad
+    if annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        # YAML 1.1 reads "5e-5" (no dot) as a string; accept numeric strings for float fields.
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                raise bad from None
+        raise bad
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        raise bad
+    raise ConfigError(f"{where}: unsupported field type {annotation!r}")
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _section_from_dict(cls: type, data: Any, section: str, source: str) -> Any:
+    if data is None:
+        return cls()
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: section '{section}' must be a mapping of keys to values, got {data!r}")
+    hints = _field_types(cls)
+    unknown = [key for key in data if key not in hints]
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key '{section}.{unknown[0]}'; valid keys in '{section}': {', '.join(hints)}"
+        )
+    values = {key: _coerce(value, hints[key], f"{source}: {section}.{key}") for key, value in data.items()}
+    return cls(**values)
+
+
+def config_from_dict(data: Mapping[str, Any] | None, source: str = "<dict>") -> Config:
+    """Build a :class:`Config` from a nested dict (as in YAML or a checkpoint), strictly.
+
+    Args:
+        data: ``{"model": {...}, "data": {...}, "train": {...}}``; missing sections and keys keep defaults.
+        source: name used in error messages (a file name, "checkpoint", ...).
+
+    Raises:
+        ConfigError: an unknown section or key (the message lists the valid ones) or a wrongly typed value.
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: expected a mapping with sections {', '.join(SECTIONS)}, got {data!r}")
+    unknown = [key for key in data if key not in SECTIONS]
+    if unknown:
+        raise ConfigError(f"{source}: unknown section '{unknown[0]}'; valid sections: {', '.join(SECTIONS)}")
+    config = Config(**{name: _section_from_dict(cls, data.get(name), name, source) for name, cls in SECTIONS.items()})
+    validate_config(config, source)
+    return config
+
+
+def config_to_dict(config: Config) -> dict[str, dict[str, Any]]:
+    """Plain nested dict of a config (tuples become lists), suitable for YAML or JSON."""
+
+    def plain(value: Any) -> Any:
+        return list(value) if isinstance(value, tuple) else value
+
+    return {
+        name: {f.name: plain(getattr(getattr(config, name), f.name)) for f in dataclasses.fields(cls)}
+        for name, cls in SECTIONS.items()
+    }
+
+
+def apply_overrides(config: Config, overrides: Iterable[str], source: str = "command line") -> Config:
+    """Return a copy of ``config`` with ``section.key=value`` overrides applied.
+
+    Values are parsed with ``yaml.safe_load`` (``train.epochs=2``, ``model.backbone_weights=null``,
+    ``train.adam_betas=[0.5,0.999]``), then type-checked like YAML values.
+
+    Raises:
+        ConfigError: a malformed override, an unknown section/key (listing the valid ones) or a bad value.
+    """
+    data = config_to_dict(config)
+    for override in overrides:
+        if "=" not in override:
+            raise ConfigError(f"{source}: override {override!r} must look like section.key=value")
+        dotted, text = override.split("=", 1)
+        if dotted.count(".") != 1:
+            raise ConfigError(f"{source}: override key {dotted!r} must look like section.key (e.g. train.epochs)")
+        section, key = dotted.split(".")
+        if section not in SECTIONS:
+            raise ConfigError(f"{source}: unknown section '{section}'; valid sections: {', '.join(SECTIONS)}")
+        hints = _field_types(SECTIONS[section])
+        if key not in hints:
+            raise ConfigError(f"{source}: unknown key '{section}.{key}'; valid keys in '{section}': {', '.join(hints)}")
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{source}: cannot parse the value of {dotted}: {err}") from None
+        data[section][key] = value
+    return config_from_dict(data, source)
+
+
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> Config:
+    """Load a YAML config (or the defaults when ``path`` is None) and apply ``section.key=value`` overrides.
+
+    Raises:
+        ConfigError: the file is missing or not valid YAML, or a key/value is wrong (see
+            :func:`config_from_dict`).
+    """
+    if path is None:
+        config = Config()
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML ({err})".replace("\n", " ")) from None
+        config = config_from_dict(data, str(path))
+    return apply_overrides(config, overrides)
+
+
+def validate_config(config: Config, source: str = "<config>") -> None:
+    """Check ranges and cross-field constraints that types alone cannot express.
+
+    Raises:
+        ConfigError: naming the offending key, its value and the allowed range.
+    """
+    model, data, train = config.model, config.data, config.train
+
+    def need(condition: bool, key: str, value: Any, expected: str) -> None:
+        if not condition:
+            raise ConfigError(f"{source}: {key} must be {expected}, got {value!r}")
+
+    need(model.latent_dim >= 0, "model.latent_dim", model.latent_dim, ">= 0")
+    need(
+        model.latent_dim > 0 or train.algorithm == "deterministic",
+        "model.latent_dim",
+        model.latent_dim,
+        f"> 0 for train.algorithm={train.algorithm}",
+    )
+    need(
+        model.decoder_channels is None or model.decoder_channels >= 2,
+        "model.decoder_channels",
+        model.decoder_channels,
+        ">= 2 or null",
+    )
+    need(all(c > 0 for c in model.ebm_channels), "model.ebm_channels", model.ebm_channels, "4 positive widths")
+    need(data.image_size >= 32, "data.image_size", data.image_size, ">= 32")
+    need(data.image_size % 32 == 0, "data.image_size", data.image_size, "a multiple of 32 (encoder stride)")
+    need(data.num_workers >= 0, "data.num_workers", data.num_workers, ">= 0")
+    need(data.max_images is None or data.max_images > 0, "data.max_images", data.max_images, "> 0 or null")
+    need(train.epochs > 0, "train.epochs", train.epochs, "> 0")
+    need(train.max_steps is None or train.max_steps > 0, "train.max_steps", train.max_steps, "> 0 or null")
+    need(train.batch_size >= 2, "train.batch_size", train.batch_size, ">= 2 (BatchNorm needs 2 samples)")
+    for key in ("lr_lvm", "lr_ebm", "energy_step_size", "latent_step_size", "sigma", "max_abs_energy"):
+        value = getattr(train, key)
+        need(value > 0, f"train.{key}", value, "> 0")
+    need(all(0 <= b < 1 for b in train.adam_betas), "train.adam_betas", train.adam_betas, "two values in [0, 1)")
+    need(0 < train.lr_decay_factor <= 1, "train.lr_decay_factor", train.lr_decay_factor, "in (0, 1]")
+    need(train.lr_decay_every > 0, "train.lr_decay_every", train.lr_decay_every, "> 0")
+    for key in ("energy_langevin_steps", "latent_langevin_steps", "checkpoint_every"):
+        value = getattr(train, key)
+        need(value >= 0, f"train.{key}", value, ">= 0")
+    need(train.ce_weight >= 0, "train.ce_weight", train.ce_weight, ">= 0")
+    need(train.energy_reg >= 0, "train.energy_reg", train.energy_reg, ">= 0")
+    need(train.log_every > 0, "train.log_every", train.log_every, "> 0")
+    need(train.keep_checkpoints > 0, "train.keep_checkpoints", train.keep_checkpoints, "> 0")
+    need(train.threads is None or train.threads > 0, "train.threads", train.threads, "> 0 or null")
+    need(train.max_minutes is None or train.max_minutes > 0, "train.max_minutes", train.max_minutes, "> 0 or null")
+    need(
+        train.device == "auto" or train.device == "cpu" or train.device.startswith("cuda"),
+        "train.device",
+        train.device,
+        "'auto', 'cpu' or 'cuda[:N]'",
+    )
+
+
+def config_differences(old: Config, new: Config) -> list[tuple[str, Any, Any]]:
+    """List ``(section.key, old value, new value)`` for every field that differs."""
+    a, b = config_to_dict(old), config_to_dict(new)
+    return [
+        (f"{section}.{key}", a[section][key], b[section][key])
+        for section in a
+        for key in a[section]
+        if a[section][key] != b[section][key]
+    ]

@@ -1,0 +1,82 @@
+"""Objectives of paper 1 as small functions returning dicts of named scalars (for logging and tests)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from gensal.checks import check_shape
+
+
+def ebm_losses(energy_data: Tensor, energy_sample: Tensor, energy_reg: float = 0.0) -> dict[str, Tensor]:
+    """Energy-model objective whose gradient is Eq. 5 of paper 1 (MCMC-based maximum likelihood).
+
+    ``ebm = mean U(Y_data) - mean U(Y_sample) + energy_reg * (mean U(Y_data)^2 + mean U(Y_sample)^2)``;
+    descending it lowers the energy of observed maps and raises that of the cooperative samples. The
+    squared-energy penalty (Du & Mordatch 2019) is an option that keeps energies near zero; the paper has
+    none and it is off by default.
+
+    Args:
+        energy_data: (B,) energies U(Y_i, X_i) of the ground-truth maps.
+        energy_sample: (B,) energies U(Y~_i, X_i) of the revised samples.
+        energy_reg: weight of the squared-energy penalty.
+
+    Returns:
+        ``{"ebm": loss, "energy_data": mean U(Y), "energy_sample": mean U(Y~)}`` (0-dim tensors; only
+        ``ebm`` carries gradients that matter).
+    """
+    check_shape(energy_data, "B", "energy_data")
+    check_shape(energy_sample, "B", "energy_sample")
+    mean_data, mean_sample = energy_data.mean(), energy_sample.mean()
+    loss = mean_data - mean_sample
+    if energy_reg > 0:
+        loss = loss + energy_reg * (energy_data.pow(2).mean() + energy_sample.pow(2).mean())
+    return {"ebm": loss, "energy_data": mean_data.detach(), "energy_sample": mean_sample.detach()}
+
+
+def gaussian_nll(logits: Tensor, target: Tensor, sigma: float) -> Tensor:
+    """Negative log-likelihood of Eq. 3 up to a constant: ``||target - sigmoid(logits)||^2 / (2 sigma^2)``.
+
+    Averaged over pixels and images rather than summed: this only rescales the gradient of Eq. 8 by the
+    constant number of pixels D (to which Adam is invariant) and keeps the term on the same per-pixel scale
+    as the cross-entropy it is added to.
+
+    Args:
+        logits: (B, 1, H, W) generator output G(X, h) before the sigmoid.
+        target: (B, 1, H, W) map the generator should explain (Y~ for Algorithm 1, Y for ABP).
+        sigma: observation standard deviation of Eq. 3.
+    """
+    check_shape(logits, "B 1 H W", "logits")
+    check_shape(target, "B 1 H W", "target")
+    return (target - torch.sigmoid(logits)).pow(2).mean() / (2.0 * sigma**2)
+
+
+def cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
+    """Per-pixel binary cross-entropy of sigmoid(logits) against a (soft) mask in [0, 1], averaged.
+
+    Args:
+        logits: (B, 1, H, W) generator output before the sigmoid.
+        target: (B, 1, H, W) ground truth in [0, 1].
+    """
+    check_shape(logits, "B 1 H W", "logits")
+    check_shape(target, "B 1 H W", "target")
+    return F.binary_cross_entropy_with_logits(logits, target)
+
+
+def lvm_losses(logits: Tensor, revised: Tensor, target: Tensor, sigma: float, ce_weight: float) -> dict[str, Tensor]:
+    """Generator objective: Eq. 8 (learn from the revised maps) plus lambda * CE on the ground truth.
+
+    Args:
+        logits: (B, 1, H, W) G(X, h~) before the sigmoid.
+        revised: (B, 1, H, W) maps the generator learns from (Y~ in Algorithm 1, Y in ABP); no gradient.
+        target: (B, 1, H, W) ground truth Y for the cross-entropy term.
+        sigma: observation standard deviation of Eq. 3.
+        ce_weight: lambda, the weight of the cross-entropy term (section 5).
+
+    Returns:
+        ``{"lvm": Gaussian NLL, "ce": cross-entropy, "lvm_total": lvm + ce_weight * ce}``.
+    """
+    nll = gaussian_nll(logits, revised.detach(), sigma)
+    ce = cross_entropy(logits, target)
+    return {"lvm": nll, "ce": ce, "lvm_total": nll + ce_weight * ce}

@@ -1,0 +1,324 @@
+"""Training: the loss terms, the schedules, one step of each algorithm, the guards, resuming, the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gensal.checkpoint import build_models, latest_checkpoint, load_model, read_checkpoint
+from gensal.cli import main
+from gensal.config import apply_overrides, config_from_dict
+from gensal.errors import ConfigError, DataError
+from gensal.training import loop
+from gensal.training.loop import TrainingDivergedError, check_step, make_optimizers, run_algorithm_step, train
+from gensal.training.losses import cross_entropy, ebm_losses, gaussian_nll, lvm_losses
+from gensal.training.schedules import ce_weight_at, lr_at
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DUTS = REPO / ".." / "shared" / "data" / "duts-tr"
+
+TINY_MODEL = {"pretrained": False, "decoder_channels": 16, "ebm_channels": [4, 8, 8, 8]}
+
+
+def tiny_config(tmp_path: Path, algorithm: str = "cooperative", **train):
+    """A config of tiny networks on 64x64 images (no pretrained weights)."""
+    settings = {
+        "algorithm": algorithm,
+        "batch_size": 2,
+        "epochs": 2,
+        "log_every": 1,
+        "checkpoint_every": 0,
+        "progress": False,
+        "threads": 2,
+        "energy_langevin_steps": 2,
+        "latent_langevin_steps": 2,
+        "output_dir": str(tmp_path / "run"),
+        **train,
+    }
+    model = dict(TINY_MODEL, latent_dim=0 if algorithm == "deterministic" else 4)
+    data = {"train_images": str(tmp_path / "images"), "train_masks": str(tmp_path / "masks"), "image_size": 64}
+    return config_from_dict({"model": model, "data": data, "train": settings})
+
+
+def make_dataset(root: Path, count: int = 6, size: int = 72) -> None:
+    """Random photos and blob masks (one grayscale JPEG, one 1-bit mask) in ``root/images`` and ``root/masks``."""
+    rng = np.random.default_rng(0)
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    (root / "masks").mkdir(parents=True, exist_ok=True)
+    yy, xx = np.mgrid[:size, :size]
+    for i in range(count):
+        image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        cy, cx, r = rng.integers(20, 52), rng.integers(20, 52), rng.integers(8, 20)
+        mask = ((yy - cy) ** 2 + (xx - cx) ** 2 < r**2).astype(np.uint8) * 255
+        if i == 0:
+            Image.fromarray(image[..., 0]).save(root / "images" / f"im{i}.jpg")
+            Image.fromarray(mask > 0).save(root / "masks" / f"im{i}.png")
+        else:
+            Image.fromarray(image).save(root / "images" / f"im{i}.png")
+            Image.fromarray(mask).save(root / "masks" / f"im{i}.png")
+
+
+def batch(seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    image = torch.rand(2, 3, 64, 64, generator=g)
+    target = (torch.rand(2, 1, 64, 64, generator=g) > 0.5).float()
+    return image, target
+
+
+# ------------------------------------------------------------------------------------------ loss terms
+
+
+def test_ebm_loss_matches_hand_computation():
+    data, sample = torch.tensor([1.0, 3.0], requires_grad=True), torch.tensor([2.0, 6.0], requires_grad=True)
+    terms = ebm_losses(data, sample)
+    assert terms["ebm"].item() == pytest.approx(2.0 - 4.0)
+    assert (terms["energy_data"].item(), terms["energy_sample"].item()) == (2.0, 4.0)
+    terms["ebm"].backward()  # Eq. 5: +1/n on observed maps, -1/n on samples
+    assert data.grad.tolist() == [0.5, 0.5] and sample.grad.tolist() == [-0.5, -0.5]
+    regularised = ebm_losses(data.detach(), sample.detach(), energy_reg=0.1)
+    assert regularised["ebm"].item() == pytest.approx(-2.0 + 0.1 * ((1 + 9) / 2 + (4 + 36) / 2))
+
+
+def test_lvm_losses_match_hand_computation():
+    logits = torch.zeros(2, 1, 4, 4)  # sigmoid = 0.5 everywhere
+    revised = torch.ones(2, 1, 4, 4)
+    target = torch.zeros(2, 1, 4, 4)
+    assert gaussian_nll(logits, revised, sigma=0.5).item() == pytest.approx(0.5**2 / (2 * 0.25))
+    assert cross_entropy(logits, target).item() == pytest.approx(math.log(2))
+    terms = lvm_losses(logits, revised, target, sigma=0.5, ce_weight=0.25)
+    assert terms["lvm_total"].item() == pytest.approx(0.5 + 0.25 * math.log(2))
+    soft = torch.full((1, 1, 2, 2), 0.3)
+    logit = torch.full((1, 1, 2, 2), 0.7)
+    p = 1 / (1 + math.exp(-0.7))
+    assert cross_entropy(logit, soft).item() == pytest.approx(-(0.3 * math.log(p) + 0.7 * math.log(1 - p)))
+
+
+def test_loss_shapes_are_checked():
+    with pytest.raises(ValueError, match="energy_data must have shape"):
+        ebm_losses(torch.zeros(2, 1), torch.zeros(2))
+    with pytest.raises(ValueError, match="logits must have shape"):
+        gaussian_nll(torch.zeros(2, 4, 4), torch.zeros(2, 1, 4, 4), 0.3)
+
+
+# ------------------------------------------------------------------------------------------- schedules
+
+
+def test_ce_weight_decreases_linearly_to_zero():
+    weights = [ce_weight_at(step, 10, 2.0) for step in range(12)]
+    assert weights[0] == 2.0 and weights[5] == pytest.approx(1.0) and weights[10] == 0.0 and weights[11] == 0.0
+    assert all(a > b for a, b in zip(weights[:10], weights[1:11], strict=True))
+    assert np.allclose(np.diff(weights[:11]), -0.2)
+
+
+def test_lr_decays_ten_percent_every_twenty_epochs():
+    assert lr_at(1e-3, 0, 0.9, 20) == lr_at(1e-3, 19, 0.9, 20) == 1e-3
+    assert lr_at(1e-3, 20, 0.9, 20) == pytest.approx(9e-4)
+    assert lr_at(1e-3, 45, 0.9, 20) == pytest.approx(8.1e-4)
+
+
+def test_loop_applies_the_lr_schedule():
+    cfg = config_from_dict({"train": {"lr_decay_every": 2, "lr_decay_factor": 0.5, "lr_lvm": 1e-4}})
+    models = {"generator": torch.nn.Linear(2, 2), "ebm": torch.nn.Linear(2, 1)}
+    optimizers = make_optimizers(cfg, models)
+    assert loop.set_learning_rates(optimizers, cfg, 3) == {"generator": 5e-5, "ebm": 5e-4}
+    assert optimizers["ebm"].param_groups[0]["lr"] == 5e-4
+
+
+# ------------------------------------------------------------------------------------- one step each
+
+
+def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in module.named_parameters()}
+
+
+def test_one_cooperative_step_updates_both_models_and_reports_every_term(tmp_path):
+    torch.manual_seed(0)
+    cfg = tiny_config(tmp_path)
+    models = build_models(cfg)
+    optimizers = make_optimizers(cfg, models)
+    before = {name: snapshot(m) for name, m in models.items()}
+    image, target = batch()
+    terms = run_algorithm_step(cfg, models, optimizers, image, target, 0.7, torch.Generator().manual_seed(0))
+
+    expected = {"ebm", "lvm", "ce", "lvm_total", "energy_data", "energy_sample", "ce_weight", "mae_proposal"}
+    assert expected <= set(terms) and all(math.isfinite(v) for v in terms.values())
+    assert terms["ebm"] == pytest.approx(terms["energy_data"] - terms["energy_sample"], abs=1e-5)
+    assert terms["lvm_total"] == pytest.approx(terms["lvm"] + 0.7 * terms["ce"], rel=1e-5)
+    generator_changed = [
+        n for n, p in models["generator"].named_parameters() if not torch.equal(p, before["generator"][n])
+    ]
+    assert len(generator_changed) == len(before["generator"])
+    ebm_unchanged = [n for n, p in models["ebm"].named_parameters() if torch.equal(p, before["ebm"][n])]
+    # Eq. 5 is a difference of mean energies, so a constant offset (the fc bias) gets no gradient.
+    assert ebm_unchanged == ["fc.bias"]
+    assert models["ebm"].training and models["generator"].training
+
+
+def test_cooperative_step_is_deterministic_given_the_seed(tmp_path):
+    results = []
+    for _ in range(2):
+        torch.manual_seed(1)
+        cfg = tiny_config(tmp_path)
+        models = build_models(cfg)
+        terms = run_algorithm_step(
+            cfg, models, make_optimizers(cfg, models), *batch(), 1.0, torch.Generator().manual_seed(5)
+        )
+        results.append((terms, snapshot(models["generator"])))
+    assert results[0][0] == results[1][0]
+    assert all(torch.equal(a, results[1][1][n]) for n, a in results[0][1].items())
+
+
+@pytest.mark.parametrize("algorithm, keys", [("lvm-abp", {"lvm", "ce", "lvm_total"}), ("deterministic", {"ce"})])
+def test_ablation_steps_update_the_generator(tmp_path, algorithm, keys):
+    torch.manual_seed(0)
+    cfg = tiny_config(tmp_path, algorithm)
+    models = build_models(cfg)
+    assert set(models) == {"generator"}
+    before = snapshot(models["generator"])
+    terms = run_algorithm_step(
+        cfg, models, make_optimizers(cfg, models), *batch(), 1.0, torch.Generator().manual_seed(0)
+    )
+    assert keys <= set(terms) and all(math.isfinite(v) for v in terms.values())
+    assert all(not torch.equal(p, before[n]) for n, p in models["generator"].named_parameters())
+
+
+# ------------------------------------------------------------------------------------------- the guard
+
+
+def test_guard_names_the_step():
+    check_step({"ebm": 1.0, "energy_data": 10.0}, 5, 0, 100.0, None)
+    with pytest.raises(TrainingDivergedError, match=r"diverged at step 7 \(epoch 2\): lvm is nan"):
+        check_step({"ebm": 1.0, "lvm": float("nan")}, 7, 1, 100.0, None)
+    with pytest.raises(TrainingDivergedError, match=r"step 9 .*energy_sample = -1000 exceeds .*exploded"):
+        check_step({"energy_sample": -1000.0}, 9, 0, 100.0, Path("run/step-00000008"))
+
+
+def test_training_stops_at_the_first_nan_step(tmp_path, monkeypatch):
+    make_dataset(tmp_path)
+    cfg = tiny_config(tmp_path, "deterministic")
+    calls = []
+
+    def fake_step(*args, **kwargs):
+        calls.append(1)
+        return {"ce": float("nan") if len(calls) == 3 else 0.5}
+
+    monkeypatch.setattr(loop, "run_algorithm_step", fake_step)
+    with pytest.raises(TrainingDivergedError, match="at step 3 .*ce is nan") as err:
+        train(cfg)
+    assert "\n" not in str(err.value)
+
+
+# --------------------------------------------------------------------------------- loop and resuming
+
+
+def all_state(cfg) -> dict[str, torch.Tensor]:
+    checkpoint = read_checkpoint(cfg.train.output_dir)
+    state = {f"{m}.{k}": v for m, tensors in checkpoint.weights.items() for k, v in tensors.items()}
+    for name, optimizer in checkpoint.optimizers.items():
+        for index, values in optimizer["state"].items():
+            state.update({f"opt.{name}.{index}.{k}": v for k, v in values.items()})
+    state["rng.generator"] = checkpoint.rng["generator"]
+    return state
+
+
+def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path):
+    make_dataset(tmp_path, count=5)  # 2 steps per epoch (the fifth image is dropped), 2 epochs
+    whole = tiny_config(tmp_path, output_dir=str(tmp_path / "whole"))
+    result = train(whole)
+    assert (result.step, result.total_steps, result.stop_reason) == (4, 4, "finished")
+
+    # Interrupted in the middle of the first epoch, then resumed across the epoch boundary.
+    parts = tiny_config(tmp_path, output_dir=str(tmp_path / "parts"), max_steps=1)
+    assert train(parts).stop_reason == "max_steps"
+    assert read_checkpoint(parts.train.output_dir).training["step"] == 1
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train(parts)
+    with pytest.raises(ConfigError, match=r"cannot resume with a different config \(train.seed"):
+        train(apply_overrides(parts, ["train.seed=1"]), resume=True)
+    resumed = train(apply_overrides(parts, ["train.max_steps=null"]), resume=True)
+    assert (resumed.step, resumed.stop_reason) == (4, "finished")
+
+    a, b = all_state(whole), all_state(parts)
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, f"differ after resuming: {different[:5]}"
+    log = [json.loads(line) for line in (tmp_path / "parts" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4]
+    assert {"ebm", "lvm", "ce", "energy_data", "energy_sample", "lr_generator", "lr_ebm"} <= set(log[0])
+    assert list((tmp_path / "parts" / "tensorboard").iterdir())
+    assert train(parts, resume=True).stop_reason == "finished"  # nothing left to do
+
+
+def test_time_budget_stops_cleanly_with_a_checkpoint(tmp_path):
+    make_dataset(tmp_path)
+    cfg = tiny_config(tmp_path, "deterministic", max_minutes=1e-4, epochs=50)
+    result = train(cfg)
+    assert result.stop_reason == "time budget" and result.step >= 1
+    assert latest_checkpoint(cfg.train.output_dir) == result.checkpoint
+    assert read_checkpoint(result.checkpoint).training["stop_reason"] == "time budget"
+
+
+def test_missing_masks_and_too_few_images_are_data_errors(tmp_path):
+    make_dataset(tmp_path, count=3)
+    (tmp_path / "masks" / "im2.png").unlink()
+    with pytest.raises(DataError, match=r"1 image\(s\) have no mask in .*: im2"):
+        train(tiny_config(tmp_path))
+    (tmp_path / "images" / "im2.png").unlink()
+    (tmp_path / "images" / "im1.png").unlink()
+    (tmp_path / "masks" / "im1.png").unlink()
+    with pytest.raises(DataError, match="1 training pair"):
+        train(tiny_config(tmp_path))
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+def write_tiny_yaml(tmp_path: Path, images: Path, masks: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(
+        "model: {pretrained: false, latent_dim: 2, decoder_channels: 16, ebm_channels: [4, 8, 8, 8]}\n"
+        f"data: {{train_images: '{images}', train_masks: '{masks}', image_size: 64}}\n"
+        "train: {epochs: 1, batch_size: 2, log_every: 1, progress: false, threads: 2, "
+        "energy_langevin_steps: 2, latent_langevin_steps: 2}\n"
+    )
+    return path
+
+
+def test_cli_trains_on_real_images(tmp_path, capsys):
+    if not (SHARED_DUTS / "images").is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DUTS}")
+    for folder in ("images", "masks"):
+        (tmp_path / folder).mkdir()
+    for path in sorted((SHARED_DUTS / "images").iterdir())[:4]:
+        shutil.copy(path, tmp_path / "images")
+        shutil.copy(SHARED_DUTS / "masks" / f"{path.stem}.png", tmp_path / "masks")
+    config = write_tiny_yaml(tmp_path, tmp_path / "images", tmp_path / "masks")
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(config), "--output", str(out), "train.seed=3"]) == 0
+    printed = capsys.readouterr().out
+    assert "stopped (finished) after step 2/2" in printed
+    loaded = load_model(out)
+    assert loaded.config.train.seed == 3 and loaded.ebm is not None and not loaded.generator.training
+    assert (out / "config.yaml").is_file() and len((out / "log.jsonl").read_text().splitlines()) == 2
+
+
+def test_cli_rejects_a_bad_key_in_one_line(tmp_path):
+    config = write_tiny_yaml(tmp_path, tmp_path / "images", tmp_path / "masks")
+    done = subprocess.run(
+        [sys.executable, "-m", "gensal.cli", "train", "--config", str(config), "train.epochz=2"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "gensal train: error: command line: unknown key 'train.epochz'; valid keys in 'train':" in done.stderr
