@@ -118,11 +118,11 @@ def _ssim(pred: np.ndarray, gt: np.ndarray) -> float:
     n = pred.size
     x = np.mean(pred)
     y = np.mean(gt)
-    dx = pred - x
-    dy = gt - y
-    sigma_x = np.sum(dx * dx) / (n - 1 + EPS)
-    sigma_y = np.sum(dy * dy) / (n - 1 + EPS)
-    sigma_xy = np.sum(dx * dy) / (n - 1 + EPS)
+    dx = (pred - x).ravel()
+    dy = (gt - y).ravel()
+    sigma_x = np.dot(dx, dx) / (n - 1 + EPS)
+    sigma_y = np.dot(dy, dy) / (n - 1 + EPS)
+    sigma_xy = np.dot(dx, dy) / (n - 1 + EPS)
     alpha = 4.0 * x * y * sigma_xy
     beta = (x * x + y * y) * (sigma_x + sigma_y)
     if alpha != 0:
@@ -223,10 +223,10 @@ def weighted_f_measure(pred: np.ndarray, gt: np.ndarray, beta2: float = WEIGHTED
     smoothed = cv2.sepFilter2D(
         error_c[idx_r, idx_c], cv2.CV_64F, _WFM_KERNEL, _WFM_KERNEL, borderType=cv2.BORDER_CONSTANT
     )
-    fg_error = np.where(smoothed < error_c, smoothed, error_c)[gt_c]
+    fg_error = np.minimum(smoothed[gt_c], error_c[gt_c])
 
     weight = 2.0 - np.exp(np.log(0.5) / 5.0 * _background_distances(gt))
-    fp_w = np.sum(error[~gt] * weight)
+    fp_w = np.dot(error[~gt], weight)
     tp_w = fg_error.size - fg_error.sum()
     recall = 1.0 - fg_error.mean()
     precision = tp_w / (tp_w + fp_w + EPS)
