@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from gensal import io
-from gensal.data.pairs import MAP_SUFFIXES, files_by_stem, match_pairs
+from gensal.data.pairs import MAP_SUFFIXES, files_by_stem, match_names, match_pairs
 from gensal.errors import DataError, InputError
 from gensal.metrics import sod
 
@@ -197,16 +197,7 @@ def evaluate_fixation(
     from gensal.metrics.fixation import FixationEvaluator
 
     predictions = files_by_stem(pred_dir, MAP_SUFFIXES)
-    missing = sorted(set(fixations) - set(predictions))
-    extra = sorted(set(predictions) - set(fixations))
-    common = sorted(set(fixations) & set(predictions))
-    if not common:
-        raise DataError(f"{pred_dir}: no file name matches an image of the fixation data")
-    if (missing or extra) and not intersection:
-        raise DataError(
-            f"{pred_dir}: {len(missing)} image(s) of the fixation data have no prediction and {len(extra)} "
-            f"prediction(s) have no fixations; use --intersection to use the {len(common)} common names"
-        )
+    common, skipped = match_names(fixations, predictions, "the fixation data's images", str(pred_dir), intersection)
     evaluator = FixationEvaluator(fixations, seed=seed)
     tasks = [(stem, predictions[stem], (fixations[stem].height, fixations[stem].width)) for stem in common]
     resized = 0
@@ -217,9 +208,7 @@ def evaluate_fixation(
             resized += was_resized
     finally:
         _fixation_worker_state.clear()
-    return MethodResult(
-        name, str(pred_dir), evaluator.summary(), evaluator.per_image(), len(missing) + len(extra), resized
-    )
+    return MethodResult(name, str(pred_dir), evaluator.summary(), evaluator.per_image(), skipped, resized)
 
 
 def format_table(results: list[MethodResult], labels: dict[str, str] | None = None) -> str:

@@ -25,9 +25,7 @@ def files_by_stem(folder: str | Path, suffixes: tuple[str, ...] = IMAGE_SUFFIXES
         if path.suffix.lower() not in suffixes or not path.is_file() or path.name.startswith("."):
             continue
         if path.stem in found:
-            raise DataError(
-                f"{folder}: two files share the name {path.stem!r} ({found[path.stem].name}, {path.name})"
-            )
+            raise DataError(f"{folder}: two files share the name {path.stem!r} ({found[path.stem].name}, {path.name})")
         found[path.stem] = path
     if not found:
         raise DataError(f"{folder}: no files found (looked for {', '.join(suffixes)})")
@@ -37,6 +35,41 @@ def files_by_stem(folder: str | Path, suffixes: tuple[str, ...] = IMAGE_SUFFIXES
 def _examples(names: list[str], limit: int = 3) -> str:
     shown = ", ".join(names[:limit])
     return shown + (", ..." if len(names) > limit else "")
+
+
+def match_names(
+    first: dict, second: dict, first_label: str, second_label: str, intersection: bool = False
+) -> tuple[list[str], int]:
+    """Common keys of two name-indexed collections, failing clearly on unmatched names.
+
+    Args:
+        first, second: mappings keyed by file stem (e.g. from :func:`files_by_stem`).
+        first_label, second_label: how to name each side in errors (e.g. folder paths).
+        intersection: keep only the common names instead of failing on unmatched ones.
+
+    Returns:
+        ``(names, skipped)``: the sorted common names and the number of names left out.
+
+    Raises:
+        DataError: if nothing matches, or (without ``intersection``) some name has no partner.
+    """
+    only_first = sorted(set(first) - set(second))
+    only_second = sorted(set(second) - set(first))
+    common = sorted(set(first) & set(second))
+    if not common:
+        raise DataError(f"{second_label}: no name matches one in {first_label} (e.g. {_examples(sorted(second))})")
+    if (only_first or only_second) and not intersection:
+        parts = []
+        if only_first:
+            parts.append(
+                f"{len(only_first)} of {first_label} have no match in {second_label} ({_examples(only_first)})"
+            )
+        if only_second:
+            parts.append(
+                f"{len(only_second)} of {second_label} have no match in {first_label} ({_examples(only_second)})"
+            )
+        raise DataError("; ".join(parts) + f"; use --intersection to use the {len(common)} common names")
+    return common, len(only_first) + len(only_second)
 
 
 def match_pairs(
@@ -63,16 +96,5 @@ def match_pairs(
     """
     a = files_by_stem(first, first_suffixes)
     b = files_by_stem(second, second_suffixes)
-    only_a = sorted(set(a) - set(b))
-    only_b = sorted(set(b) - set(a))
-    common = sorted(set(a) & set(b))
-    if not common:
-        raise DataError(f"{second}: no file name matches one in {first} (e.g. {_examples(sorted(b))})")
-    if (only_a or only_b) and not intersection:
-        parts = []
-        if only_a:
-            parts.append(f"{len(only_a)} file(s) of {first} have no match in {second} ({_examples(only_a)})")
-        if only_b:
-            parts.append(f"{len(only_b)} file(s) of {second} have no match in {first} ({_examples(only_b)})")
-        raise DataError("; ".join(parts) + f"; use --intersection to use the {len(common)} common names")
-    return [(stem, a[stem], b[stem]) for stem in common], len(only_a) + len(only_b)
+    common, skipped = match_names(a, b, str(first), str(second), intersection)
+    return [(stem, a[stem], b[stem]) for stem in common], skipped
