@@ -3,8 +3,7 @@
 Both pipelines read every prediction and mask from disk and compute the full metric set (MAE, S-measure,
 weighted F, F-measure curve + adaptive, E-measure curve + adaptive). PySODMetrics runs as its README shows
 (one process, ``cv2.imread``); gensal runs ``gensal.evaluate.evaluate_sod`` with its default worker count
-and, for reference, with one worker; PySODMetrics also runs once more with gensal's malloc setting, to
-show how much of the gap that setting alone explains. Every run is a fresh process; the pipelines
+and, for reference, with one worker. Every run is a fresh process; the pipelines
 alternate and the median of ``--repeats`` rounds is reported; the dataset numbers of both are compared.
 
     python benchmarks/eval_speed.py [--repeats 3]
@@ -24,7 +23,7 @@ from pathlib import Path
 import cv2
 import py_sod_metrics as psm
 
-from gensal.evaluate import default_workers, evaluate_sod, keep_freed_memory
+from gensal.evaluate import default_workers, evaluate_sod
 from gensal.metrics.sod import SOD_METRICS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,14 +55,12 @@ def run_pysodmetrics(pairs: list[tuple[Path, Path]]) -> dict[str, float]:
     }
 
 
-PIPELINES = ("pysodmetrics", "pysodmetrics_kept_memory", "gensal_1worker", "gensal")
+PIPELINES = ("pysodmetrics", "gensal_1worker", "gensal")
 
 
 def run_single(pipeline: str, gt_dir: Path, pred_dir: Path, stems: list[str]) -> dict:
     """Time one pipeline in this (fresh) process; the malloc setting of one run cannot leak into another."""
     pairs = [(pred_dir / f"{s}.png", gt_dir / f"{s}.png") for s in stems]
-    if pipeline != "pysodmetrics":
-        keep_freed_memory()  # what `gensal evaluate` does; applied to PySODMetrics too, for a fair comparison
     start = time.perf_counter()
     if pipeline.startswith("pysodmetrics"):
         summary = run_pysodmetrics(pairs)
@@ -101,7 +98,6 @@ def main() -> None:
     base = median["pysodmetrics"]
     labels = {
         "pysodmetrics": f"PySODMetrics {psm_version()} (1 process, as its README runs it)",
-        "pysodmetrics_kept_memory": "PySODMetrics, with gensal's malloc setting (`keep_freed_memory`)",
         "gensal_1worker": "gensal, 1 worker",
         "gensal": f"gensal, {default_workers()} workers (default, as `gensal evaluate` runs)",
     }
