@@ -23,7 +23,7 @@ def check_shape(x, pattern: str | Sequence[str], name: str = "input") -> None:
     if len(shape) != len(dims):
         raise InputError(f"{name} must have shape ({', '.join(dims)}), got {shape}")
     seen: dict[str, int] = {}
-    for dim, size in zip(dims, shape):
+    for dim, size in zip(dims, shape, strict=False):
         if dim.isdigit():
             if int(dim) != size:
                 raise InputError(f"{name} must have shape ({', '.join(dims)}), got {shape}")

@@ -21,7 +21,8 @@ import torch
 from torch import Tensor, nn
 
 from gensal.config import TrainConfig
-from gensal.sampling import langevin_data, langevin_latent
+from gensal.refinement import revise_with_energy
+from gensal.sampling import langevin_latent
 from gensal.training.losses import ebm_losses, lvm_losses
 
 
@@ -32,7 +33,7 @@ def detach_features(features):
     return type(features)(f.detach() for f in features)
 
 
-def revise_with_energy(
+def revise_proposal(
     ebm: nn.Module,
     image: Tensor,
     logits: Tensor,
@@ -52,31 +53,18 @@ def revise_with_energy(
     Returns:
         Revised maps Y~ (B, 1, H, W), detached. In ``probability`` space they may leave [0, 1].
     """
-    was_training = ebm.training
-    ebm.eval()
-    try:
-        if settings.energy_langevin_space == "logit":
-            z = langevin_data(
-                lambda z: ebm(torch.sigmoid(z), image),
-                logits.detach(),
-                settings.energy_langevin_steps,
-                settings.energy_step_size,
-                noise=settings.energy_langevin_noise,
-                generator=generator,
-            )
-            revised = torch.sigmoid(z)
-        else:
-            revised = langevin_data(
-                lambda y: ebm(y, image),
-                torch.sigmoid(logits.detach()),
-                settings.energy_langevin_steps,
-                settings.energy_step_size,
-                noise=settings.energy_langevin_noise,
-                generator=generator,
-            )
-    finally:
-        ebm.train(was_training)
-    return revised.detach()
+    space = settings.energy_langevin_space
+    state = logits.detach() if space == "logit" else torch.sigmoid(logits.detach())
+    return revise_with_energy(
+        ebm,
+        image,
+        state,
+        settings.energy_langevin_steps,
+        settings.energy_step_size,
+        space,
+        noise=settings.energy_langevin_noise,
+        generator=generator,
+    )
 
 
 def cooperative_step(
@@ -118,7 +106,7 @@ def cooperative_step(
         proposal_logits = lvm.decode(fixed_features, h_proposal)
     proposal = torch.sigmoid(proposal_logits)
     # Line 5: revise Y^ into Y~ with K Langevin steps on the energy (Eq. 2).
-    revised = revise_with_energy(ebm, image, proposal_logits, settings, generator)
+    revised = revise_proposal(ebm, image, proposal_logits, settings, generator)
     # Line 6: revise h^ into h~ given Y~ with K Langevin steps on the latent posterior (Eq. 7).
     h_revised = langevin_latent(
         lambda h: torch.sigmoid(lvm.decode(fixed_features, h)),
