@@ -97,6 +97,38 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_predict(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="predict saliency maps (and their uncertainty) for images with a trained model",
+        description="Cooperative prediction (paper 1, section 3.3): the mean of N latent samples, refined by "
+        "noise-free Langevin steps on the learned energy. Writes OUTPUT/<stem>.png at each image's size; with "
+        "--uncertainty also OUTPUT/entropy/, OUTPUT/aleatoric/ and OUTPUT/epistemic/ (bits x 255).",
+    )
+    parser.add_argument("--model", default=None, help="checkpoint or run folder (default: the shipped model)")
+    parser.add_argument("--input", required=True, help="an image file or a folder of images")
+    parser.add_argument("--output", required=True, help="folder for the maps")
+    parser.add_argument("--samples", type=int, default=10, help="latent samples per image (default 10)")
+    parser.add_argument(
+        "--refine-steps", type=int, default=None, help="noise-free Langevin steps (default: as in training, K=5)"
+    )
+    parser.add_argument("--step-size", type=float, default=None, help="Langevin step size (default: as in training)")
+    parser.add_argument("--uncertainty", action="store_true", help="also write the uncertainty maps")
+    parser.add_argument("--figure", default=None, help="draw image | prediction | uncertainty rows to this PNG")
+    parser.add_argument("--figure-count", type=int, default=4, help="images in the figure (default 4)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the latent samples (default 0)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's choice)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=_run_predict)
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    from gensal.predict import run_predict
+
+    run_predict(args)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gensal", description="Generative saliency prediction and saliency evaluation."
@@ -105,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_evaluate(subparsers)
     _add_train(subparsers)
+    _add_predict(subparsers)
     return parser
 
 

@@ -34,7 +34,7 @@ def list_inputs(path: str | Path) -> list[Path]:
 def image_to_tensor(rgb: np.ndarray, size: int | tuple[int, int]) -> Tensor:
     """(H, W, 3) ``uint8`` RGB -> (1, 3, h, w) float in [0, 1] at ``size`` (int: square; tuple: (h, w))."""
     height, width = (size, size) if isinstance(size, int) else size
-    resized = np.asarray(Image.fromarray(rgb).resize((width, height), Image.BILINEAR))
+    resized = np.array(Image.fromarray(rgb).resize((width, height), Image.BILINEAR))
     return torch.from_numpy(np.ascontiguousarray(resized)).permute(2, 0, 1).float().div_(255.0).unsqueeze(0)
 
 

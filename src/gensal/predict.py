@@ -1,0 +1,272 @@
+"""Cooperative prediction with uncertainty (paper 1, section 3.3): ``gensal predict``.
+
+For each image the encoder runs once; N latent vectors h_i ~ N(0, I_d) are decoded in one batch into maps
+p_i = sigmoid(G(X, h_i)); their mean is the coarse prediction Y^, which the energy model refines by K steps
+of noise-free Langevin dynamics (gradient descent on U(Y, X) with rate d^2/2, in the space the model was
+trained in; :func:`gensal.refinement.refine_maps`). The refined map is the prediction.
+
+Uncertainty (``--uncertainty``) comes from the N samples, in bits (so every map lies in [0, 1]):
+
+* predictive entropy   H[p_mean]             with H[p] = -p log2 p - (1 - p) log2 (1 - p);
+* aleatoric            mean_i H[p_i]         (expected entropy: what each sample is unsure about);
+* epistemic            H[p_mean] - mean_i H[p_i]   (mutual information between Y and h: how much the
+                                                    samples disagree); never negative (H is concave).
+
+They describe the LVM's samples before refinement: refining each of the N samples would cost N energy
+chains, and the split into aleatoric + epistemic holds only for the mixture of the samples. Checkpoints
+without an energy model (``lvm-abp``) skip refinement; deterministic ones have one sample (epistemic 0).
+
+Outputs, at each image's original size (bilinear): ``OUTPUT/<stem>.png`` (the prediction, 0..255), and
+with ``--uncertainty`` ``OUTPUT/entropy/``, ``OUTPUT/aleatoric/`` and ``OUTPUT/epistemic/`` (bits x 255).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from gensal.checkpoint import LoadedModel, load_model
+from gensal.errors import ConfigError, InputError
+from gensal.inference import image_to_tensor, list_inputs, resize_tensor, to_uint8
+from gensal.io import atomic_path, read_rgb, write_gray_png
+from gensal.refinement import refine_maps
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "coop-cpu"
+"""The committed default model (a source checkout or editable install; see README)."""
+
+UNCERTAINTY_MAPS = ("entropy", "aleatoric", "epistemic")
+
+
+def binary_entropy(p: Tensor) -> Tensor:
+    """H[p] = -p log2 p - (1 - p) log2 (1 - p) in bits, elementwise, with 0 log 0 = 0."""
+    q = 1.0 - p
+    return -(torch.special.xlogy(p, p) + torch.special.xlogy(q, q)) / math.log(2.0)
+
+
+def uncertainty_maps(samples: Tensor) -> dict[str, Tensor]:
+    """Predictive entropy and its split, from N sampled maps of one image.
+
+    Args:
+        samples: (N, ..., H, W) probabilities in [0, 1], one row per latent sample.
+
+    Returns:
+        ``entropy`` = H[mean], ``aleatoric`` = mean H[p_i], ``epistemic`` = their difference (clipped at 0
+        against rounding), each of shape ``samples.shape[1:]``, in bits.
+    """
+    entropy = binary_entropy(samples.mean(dim=0))
+    aleatoric = binary_entropy(samples).mean(dim=0)
+    return {"entropy": entropy, "aleatoric": aleatoric, "epistemic": (entropy - aleatoric).clamp_min(0.0)}
+
+
+@dataclass
+class Prediction:
+    """The prediction for a batch of images at the model's resolution.
+
+    Attributes:
+        saliency: (B, 1, h, w) final maps in [0, 1] (refined mean of the samples).
+        proposal: (B, 1, h, w) mean of the samples before refinement.
+        uncertainty: name -> (B, 1, h, w) maps in bits (see :func:`uncertainty_maps`); empty unless asked.
+    """
+
+    saliency: Tensor
+    proposal: Tensor
+    uncertainty: dict[str, Tensor]
+
+
+class Predictor:
+    """Runs a trained checkpoint the way section 3.3 describes (see the module notes).
+
+    Args:
+        model: a :class:`~gensal.checkpoint.LoadedModel` (or a checkpoint / run folder to load).
+        samples: N latent samples per image (forced to 1 for a deterministic model).
+        refine_steps: K noise-free Langevin steps on the energy; None: the training value
+            (``train.energy_langevin_steps``), 0 for checkpoints without an energy model.
+        step_size: d; None: the training value (``train.energy_step_size``).
+        seed: seed of the latent samples; image ``stem`` uses seed ``crc32(stem) ^ seed``, so its result
+            does not depend on which other images are predicted with it.
+
+    Raises:
+        ConfigError: ``refine_steps > 0`` for a checkpoint without an energy model, or bad counts.
+    """
+
+    def __init__(
+        self,
+        model: LoadedModel | str | Path,
+        samples: int = 10,
+        refine_steps: int | None = None,
+        step_size: float | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.model = model if isinstance(model, LoadedModel) else load_model(model)
+        generator, ebm, train = self.model.generator, self.model.ebm, self.model.config.train
+        if samples < 1:
+            raise ConfigError(f"--samples must be at least 1, got {samples}")
+        self.latent = getattr(generator, "latent_dim", 0) > 0
+        self.samples = samples if self.latent else 1
+        if refine_steps is None:
+            refine_steps = train.energy_langevin_steps if ebm is not None else 0
+        if refine_steps < 0:
+            raise ConfigError(f"--refine-steps must be >= 0, got {refine_steps}")
+        if refine_steps > 0 and ebm is None:
+            raise ConfigError(
+                f"{self.model.path}: no energy model to refine with (trained with train.algorithm="
+                f"{train.algorithm}); use --refine-steps 0"
+            )
+        self.refine_steps = refine_steps
+        self.step_size = train.energy_step_size if step_size is None else step_size
+        if not self.step_size > 0:
+            raise ConfigError(f"--step-size must be positive, got {self.step_size}")
+        self.space = train.energy_langevin_space
+        self.seed = seed
+        self.image_size = self.model.config.data.image_size
+
+    def _latents(self, stems: list[str]) -> Tensor:
+        rows = []
+        for stem in stems:
+            generator = torch.Generator().manual_seed(zlib.crc32(stem.encode()) ^ self.seed)
+            rows.append(self.model.generator.sample_latent(self.samples, generator=generator, device="cpu"))
+        return torch.cat(rows)
+
+    @torch.no_grad()
+    def predict(self, images: Tensor, stems: list[str], uncertainty: bool = False) -> Prediction:
+        """Predict a batch of preprocessed images.
+
+        Args:
+            images: (B, 3, h, w) in [0, 1] at the model's resolution
+                (:func:`gensal.inference.image_to_tensor`).
+            stems: one name per image (seeds its latent samples).
+            uncertainty: also compute the uncertainty maps.
+
+        Returns:
+            :class:`Prediction`.
+        """
+        if images.ndim != 4 or images.shape[0] != len(stems):
+            raise InputError(f"expected (B, 3, H, W) images and B names, got {tuple(images.shape)} and {len(stems)}")
+        generator = self.model.generator
+        device = next(generator.parameters()).device
+        images = images.to(device)
+        batch, size = images.shape[0], (images.shape[-2], images.shape[-1])
+        features = generator.encode(images)
+        h = self._latents(stems).to(device) if self.latent else None
+        samples = torch.sigmoid(generator.decode(features, h, size=size))
+        samples = samples.unflatten(0, (batch, self.samples))  # (B, N, 1, h, w)
+        proposal = samples.mean(dim=1)
+        saliency = proposal
+        if self.refine_steps > 0:
+            saliency = refine_maps(self.model.ebm, images, proposal, self.refine_steps, self.step_size, self.space)
+        maps = {}
+        if uncertainty:
+            maps = uncertainty_maps(samples.transpose(0, 1))
+        return Prediction(saliency=saliency, proposal=proposal, uncertainty=maps)
+
+
+def resolve_model(path: str | Path | None) -> Path:
+    """The checkpoint to use: ``path``, or the committed default model (clear error if it is missing)."""
+    if path is not None:
+        return Path(path)
+    if not DEFAULT_MODEL.exists():
+        raise ConfigError(
+            f"no default model at {DEFAULT_MODEL} (it ships with a source checkout of gensal); pass --model CKPT"
+        )
+    return DEFAULT_MODEL
+
+
+def predict_files(
+    predictor: Predictor,
+    inputs: list[Path],
+    output: str | Path,
+    uncertainty: bool = False,
+    figure: str | Path | None = None,
+    figure_count: int = 4,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Predict every input image and write the maps (see the module notes); returns timing figures.
+
+    Returns:
+        ``images``, ``seconds`` (total, reading and writing included) and ``seconds_per_image``.
+    """
+    output = Path(output)
+    panels: list[tuple[str, np.ndarray, dict[str, np.ndarray]]] = []
+    started = time.perf_counter()
+    for path in tqdm(inputs, desc="predict", unit="img", disable=not progress):
+        rgb = read_rgb(path)
+        original = rgb.shape[:2]
+        tensor = image_to_tensor(rgb, predictor.image_size)
+        result = predictor.predict(tensor, [path.stem], uncertainty=uncertainty)
+        written = {"saliency": to_uint8(resize_tensor(result.saliency, original))}
+        write_gray_png(output / f"{path.stem}.png", written["saliency"])
+        for name, values in result.uncertainty.items():
+            written[name] = to_uint8(resize_tensor(values, original))
+            write_gray_png(output / name / f"{path.stem}.png", written[name])
+        if figure is not None and len(panels) < figure_count:
+            panels.append((path.stem, rgb, written))
+    seconds = time.perf_counter() - started
+    if figure is not None:
+        draw_figure(panels, figure)
+    return {"images": len(inputs), "seconds": seconds, "seconds_per_image": seconds / max(len(inputs), 1)}
+
+
+def draw_figure(panels: list[tuple[str, np.ndarray, dict[str, np.ndarray]]], path: str | Path) -> None:
+    """One row per image: image | prediction | (predictive entropy | epistemic, when computed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    titles = {"saliency": "prediction", "entropy": "predictive entropy", "epistemic": "epistemic (MI)"}
+    columns = ["saliency"] + [name for name in ("entropy", "epistemic") if panels and name in panels[0][2]]
+    figure, axes = plt.subplots(
+        len(panels), 1 + len(columns), figsize=(2.6 * (1 + len(columns)), 2.2 * len(panels)), squeeze=False
+    )
+    for row, (stem, rgb, maps) in enumerate(panels):
+        axes[row, 0].imshow(rgb)
+        axes[row, 0].set_title(stem if row else f"image\n{stem}", fontsize=8)
+        for column, name in enumerate(columns, start=1):
+            cmap = "gray" if name == "saliency" else "inferno"
+            axes[row, column].imshow(maps[name], cmap=cmap, vmin=0, vmax=255)
+            if row == 0:
+                axes[row, column].set_title(titles[name], fontsize=9)
+    for axis in axes.flat:
+        axis.axis("off")
+    figure.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=110, format=path.suffix.lstrip(".") or "png")
+    plt.close(figure)
+
+
+def run_predict(args) -> None:
+    """``gensal predict``: load, predict every input, report where the maps went."""
+    inputs = list_inputs(args.input)
+    predictor = Predictor(
+        resolve_model(args.model),
+        samples=args.samples,
+        refine_steps=args.refine_steps,
+        step_size=args.step_size,
+        seed=args.seed,
+    )
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    timing = predict_files(
+        predictor,
+        inputs,
+        args.output,
+        uncertainty=args.uncertainty,
+        figure=args.figure,
+        figure_count=args.figure_count,
+        progress=not args.no_progress,
+    )
+    extra = f", uncertainty in {Path(args.output)}/{{{','.join(UNCERTAINTY_MAPS)}}}" if args.uncertainty else ""
+    print(
+        f"gensal predict: {timing['images']} image(s) with {predictor.model.path} ({predictor.samples} samples, "
+        f"{predictor.refine_steps} refinement steps), {timing['seconds_per_image']:.3f} s/image -> "
+        f"{args.output}{extra}" + (f"; figure {args.figure}" if args.figure else "")
+    )
