@@ -96,11 +96,41 @@ def cooperative_step(
         ``ce_weight``, ``mae_proposal`` (|Y^ - Y|), ``mae_revised`` (|Y~ - Y|), ``revision`` (|Y~ - Y^|)
         and ``latent_norm`` (mean ||h~||).
     """
+    return sample_and_learn(
+        lvm, ebm, lvm_optimizer, ebm_optimizer, image, target, target, None, settings, ce_weight, generator
+    )
+
+
+def sample_and_learn(
+    lvm: nn.Module,
+    ebm: nn.Module,
+    lvm_optimizer: torch.optim.Optimizer,
+    ebm_optimizer: torch.optim.Optimizer,
+    image: Tensor,
+    data: Tensor,
+    ce_target: Tensor,
+    ce_mask: Tensor | None,
+    settings: TrainConfig,
+    ce_weight: float,
+    generator: torch.Generator | None,
+    features: list[Tensor] | None = None,
+) -> dict[str, float]:
+    """Cooperative sampling and learning: lines 3-8 of Algorithm 1, which are lines 6-11 of Algorithm 2.
+
+    Args:
+        data: (B, 1, H, W) the maps the energy model learns to prefer (Eq. 5): the ground truth Y in
+            Algorithm 1, the recovered maps Y~' in Algorithm 2.
+        ce_target, ce_mask: target and observed-pixel mask of the lambda * CE term (Y and None in
+            Algorithm 1; the scribbles and their mask O in Algorithm 2).
+        features: the encoder's output for ``image`` with its graph, if already computed.
+        (the other arguments as in :func:`cooperative_step`)
+    """
     batch = image.shape[0]
     # Line 3: draw h^ ~ N(0, I_d).
     h_proposal = lvm.sample_latent(batch, generator=generator).to(image.device)
     # Line 4: initial prediction Y^ = G(X, h^). The features keep their graph for the update of line 8.
-    features = lvm.encode(image)
+    if features is None:
+        features = lvm.encode(image)
     fixed_features = detach_features(features)
     with torch.no_grad():
         proposal_logits = lvm.decode(fixed_features, h_proposal)
@@ -120,14 +150,14 @@ def cooperative_step(
         reduction=settings.latent_likelihood,
     ).detach()
     # Line 7: update theta with Eq. 5; data and samples share one batch (and its BatchNorm statistics).
-    energies = ebm(torch.cat([target, revised]), torch.cat([image, image]))
+    energies = ebm(torch.cat([data, revised]), torch.cat([image, image]))
     ebm_terms = ebm_losses(energies[:batch], energies[batch:], settings.energy_reg)
     ebm_optimizer.zero_grad(set_to_none=True)
     ebm_terms["ebm"].backward()
     ebm_optimizer.step()
     # Line 8: update alpha with Eq. 8 on (h~, Y~), plus lambda * CE(G(X, h~), Y) (section 5).
     logits = lvm.decode(features, h_revised)
-    lvm_terms = lvm_losses(logits, revised, target, settings.sigma, ce_weight)
+    lvm_terms = lvm_losses(logits, revised, ce_target, settings.sigma, ce_weight, ce_mask)
     lvm_optimizer.zero_grad(set_to_none=True)
     lvm_terms["lvm_total"].backward()
     lvm_optimizer.step()
@@ -136,8 +166,8 @@ def cooperative_step(
     scalars = {name: float(value.detach()) for name, value in terms.items()}
     with torch.no_grad():
         scalars["ce_weight"] = float(ce_weight)
-        scalars["mae_proposal"] = float((proposal - target).abs().mean())
-        scalars["mae_revised"] = float((revised - target).abs().mean())
+        scalars["mae_proposal"] = float((proposal - data).abs().mean())
+        scalars["mae_revised"] = float((revised - data).abs().mean())
         scalars["revision"] = float((revised - proposal).abs().mean())
         scalars["latent_norm"] = float(h_revised.norm(dim=1).mean())
     return scalars

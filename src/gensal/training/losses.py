@@ -52,19 +52,27 @@ def gaussian_nll(logits: Tensor, target: Tensor, sigma: float) -> Tensor:
     return (target - torch.sigmoid(logits)).pow(2).mean() / (2.0 * sigma**2)
 
 
-def cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
+def cross_entropy(logits: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
     """Per-pixel binary cross-entropy of sigmoid(logits) against a (soft) mask in [0, 1], averaged.
 
     Args:
         logits: (B, 1, H, W) generator output before the sigmoid.
         target: (B, 1, H, W) ground truth in [0, 1].
+        mask: optional (B, 1, H, W) weights O (1 where the target is observed, e.g. scribbled pixels): the
+            "partial" cross-entropy sum(O * BCE) / sum(O) of scribble-supervised saliency (0 if O is empty).
     """
     check_shape(logits, "B 1 H W", "logits")
     check_shape(target, "B 1 H W", "target")
-    return F.binary_cross_entropy_with_logits(logits, target)
+    if mask is None:
+        return F.binary_cross_entropy_with_logits(logits, target)
+    check_shape(mask, "B 1 H W", "mask")
+    per_pixel = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return (mask * per_pixel).sum() / mask.sum().clamp_min(1.0)
 
 
-def lvm_losses(logits: Tensor, revised: Tensor, target: Tensor, sigma: float, ce_weight: float) -> dict[str, Tensor]:
+def lvm_losses(
+    logits: Tensor, revised: Tensor, target: Tensor, sigma: float, ce_weight: float, ce_mask: Tensor | None = None
+) -> dict[str, Tensor]:
     """Generator objective: Eq. 8 (learn from the revised maps) plus lambda * CE on the ground truth.
 
     Args:
@@ -73,10 +81,11 @@ def lvm_losses(logits: Tensor, revised: Tensor, target: Tensor, sigma: float, ce
         target: (B, 1, H, W) ground truth Y for the cross-entropy term.
         sigma: observation standard deviation of Eq. 3.
         ce_weight: lambda, the weight of the cross-entropy term (section 5).
+        ce_mask: pixels where ``target`` is observed (Algorithm 2: the scribbles); None: all.
 
     Returns:
         ``{"lvm": Gaussian NLL, "ce": cross-entropy, "lvm_total": lvm + ce_weight * ce}``.
     """
     nll = gaussian_nll(logits, revised.detach(), sigma)
-    ce = cross_entropy(logits, target)
+    ce = cross_entropy(logits, target, ce_mask)
     return {"lvm": nll, "ce": ce, "lvm_total": nll + ce_weight * ce}
