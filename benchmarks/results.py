@@ -37,13 +37,13 @@ def provenance() -> str:
     return f"Command: `{command}`  \nMachine: {machine()}  \nDate: {date}\n"
 
 
-def write_section(name: str, body: str) -> None:
-    """Replace (or add) the section ``name`` of RESULTS.md with ``body``, atomically."""
-    text = RESULTS.read_text() if RESULTS.exists() else HEADER
+def write_section(name: str, body: str, path: Path = RESULTS) -> None:
+    """Replace (or add) the section ``name`` of ``path`` (RESULTS.md) with ``body``, atomically."""
+    text = path.read_text() if path.exists() else HEADER
     begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
     block = f"{begin}\n{body.rstrip()}\n{end}"
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    tmp = RESULTS.with_suffix(".md.tmp")
+    tmp = path.with_suffix(".md.tmp")
     tmp.write_text(text)
-    os.replace(tmp, RESULTS)
+    os.replace(tmp, path)

@@ -129,6 +129,84 @@ def _run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_scribbles(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "scribbles",
+        help="simulate scribble annotations (S-DUTS format) from full saliency masks",
+        description="Write one scribble PNG per mask, same name and size, with 1 = salient, 2 = background, "
+        "0 = unknown: thin strokes along random pieces of the skeletons of the eroded foreground and "
+        "background (docs/scribbles.md). The result depends only on the masks and --seed.",
+    )
+    parser.add_argument("--masks", required=True, help="folder of saliency masks (binarised at 128)")
+    parser.add_argument("--output", required=True, help="folder for the scribble PNGs")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated strokes (default 0)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=_run_scribbles)
+
+
+def _run_scribbles(args: argparse.Namespace) -> int:
+    from gensal.data.scribbles import derive_scribbles, print_summary
+
+    summary = derive_scribbles(args.masks, args.output, args.seed, not args.no_progress, args.workers)
+    print_summary(summary, args.output)
+    return 0
+
+
+def _add_refine(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "refine",
+        help="refine another model's saliency maps with a trained energy model",
+        description="Refine saliency maps by noise-free Langevin steps (gradient descent) on the learned energy "
+        "U(Y, X), starting from each given map (paper 1, section 6.3). The chain runs at the size the energy "
+        "model was trained at (data.image_size); only its change is upsampled and applied to the full-size "
+        "map, in the chain's space: logit: sigmoid(logit(map) + up(z_K - z_0)); probability: "
+        "clip(map + up(Y_K - Y_0), 0, 1). Writes OUTPUT/<stem>.png at each map's size (docs/refine.md).",
+    )
+    parser.add_argument("--model", required=True, help="checkpoint or run folder of a cooperative model")
+    parser.add_argument("--images", required=True, help="folder of images (or one image file)")
+    parser.add_argument("--maps", required=True, help="folder of maps matched to the images by name (or one map file)")
+    parser.add_argument("--output", required=True, help="folder for the refined maps")
+    parser.add_argument("--steps", type=int, default=None, help="gradient steps (default: train.energy_langevin_steps)")
+    parser.add_argument("--step-size", type=float, default=None, help="d (default: train.energy_step_size)")
+    parser.add_argument(
+        "--space",
+        choices=["logit", "probability"],
+        default=None,
+        help="where the chain runs (default: train.energy_langevin_space)",
+    )
+    parser.add_argument(
+        "--intersection", action="store_true", help="refine only names present in both folders (says how many)"
+    )
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's choice)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=_run_refine)
+
+
+def _run_refine(args: argparse.Namespace) -> int:
+    from gensal.refine import print_summary, refine_folder
+
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
+    summary = refine_folder(
+        args.model,
+        args.images,
+        args.maps,
+        args.output,
+        steps=args.steps,
+        step_size=args.step_size,
+        space=args.space,
+        intersection=args.intersection,
+        device=args.device,
+        progress=not args.no_progress,
+    )
+    print_summary(summary, args.output)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gensal", description="Generative saliency prediction and saliency evaluation."
@@ -138,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(subparsers)
     _add_train(subparsers)
     _add_predict(subparsers)
+    _add_scribbles(subparsers)
+    _add_refine(subparsers)
     return parser
 
 

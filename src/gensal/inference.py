@@ -42,7 +42,7 @@ def map_to_tensor(saliency: np.ndarray, size: int | tuple[int, int]) -> Tensor:
     """(H, W) map (``uint8`` 0..255, or float in [0, 1]) -> (1, 1, h, w) float in [0, 1] at ``size``."""
     height, width = (size, size) if isinstance(size, int) else size
     if saliency.dtype == np.uint8:
-        values = torch.from_numpy(np.ascontiguousarray(saliency)).float().div_(255.0)
+        values = torch.from_numpy(np.array(saliency)).float().div_(255.0)
     else:
         values = torch.from_numpy(np.ascontiguousarray(saliency, dtype=np.float32)).clamp_(0.0, 1.0)
     return resize_tensor(values[None, None], (height, width))
