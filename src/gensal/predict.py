@@ -201,13 +201,13 @@ def predict_files(
         original = rgb.shape[:2]
         tensor = image_to_tensor(rgb, predictor.image_size)
         result = predictor.predict(tensor, [path.stem], uncertainty=uncertainty)
-        written = {"saliency": to_uint8(resize_tensor(result.saliency, original))}
-        write_gray_png(output / f"{path.stem}.png", written["saliency"])
-        for name, values in result.uncertainty.items():
-            written[name] = to_uint8(resize_tensor(values, original))
-            write_gray_png(output / name / f"{path.stem}.png", written[name])
+        maps = {"saliency": resize_tensor(result.saliency, original)[0, 0].numpy()}
+        maps.update({name: resize_tensor(v, original)[0, 0].numpy() for name, v in result.uncertainty.items()})
+        write_gray_png(output / f"{path.stem}.png", to_uint8(maps["saliency"]))
+        for name in result.uncertainty:
+            write_gray_png(output / name / f"{path.stem}.png", to_uint8(maps[name]))
         if figure is not None and len(panels) < figure_count:
-            panels.append((path.stem, rgb, written))
+            panels.append((path.stem, rgb, maps))
     seconds = time.perf_counter() - started
     if figure is not None:
         draw_figure(panels, figure)
@@ -215,25 +215,33 @@ def predict_files(
 
 
 def draw_figure(panels: list[tuple[str, np.ndarray, dict[str, np.ndarray]]], path: str | Path) -> None:
-    """One row per image: image | prediction | (predictive entropy | epistemic, when computed)."""
+    """One row per image: image | prediction | (predictive entropy | epistemic, when computed).
+
+    Prediction and entropy are drawn on their full range [0, 1]; the epistemic part is usually much
+    smaller, so each of its panels is scaled to its own maximum, which the panel's title gives in bits.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    titles = {"saliency": "prediction", "entropy": "predictive entropy", "epistemic": "epistemic (MI)"}
+    titles = {"saliency": "prediction", "entropy": "predictive entropy (bits)", "epistemic": "epistemic (MI)"}
     columns = ["saliency"] + [name for name in ("entropy", "epistemic") if panels and name in panels[0][2]]
     figure, axes = plt.subplots(
         len(panels), 1 + len(columns), figsize=(2.6 * (1 + len(columns)), 2.2 * len(panels)), squeeze=False
     )
     for row, (stem, rgb, maps) in enumerate(panels):
         axes[row, 0].imshow(rgb)
-        axes[row, 0].set_title(stem if row else f"image\n{stem}", fontsize=8)
+        axes[row, 0].set_title(stem, fontsize=8)
         for column, name in enumerate(columns, start=1):
+            values, top = maps[name], 1.0
+            title = titles[name] if row == 0 else ""
+            if name == "epistemic":
+                top = max(float(values.max()), 1e-6)
+                title = f"{title}\nscaled to max {top:.3g} bits".lstrip("\n")
             cmap = "gray" if name == "saliency" else "inferno"
-            axes[row, column].imshow(maps[name], cmap=cmap, vmin=0, vmax=255)
-            if row == 0:
-                axes[row, column].set_title(titles[name], fontsize=9)
+            axes[row, column].imshow(values, cmap=cmap, vmin=0.0, vmax=top)
+            axes[row, column].set_title(title, fontsize=8)
     for axis in axes.flat:
         axis.axis("off")
     figure.tight_layout()
