@@ -90,3 +90,32 @@ def test_one_weak_step_updates_both_models_and_logs_the_recovery():
     for name, model in models.items():
         changed = sum(not torch.equal(p, q) for p, q in zip(model.parameters(), before[name], strict=True))
         assert changed > 0, name
+
+
+def test_scribble_dataset_reads_partial_visible_and_full_maps(tmp_path, shared_data):
+    from PIL import Image
+
+    from gensal.data.scribbles import ScribbleTrainDataset, make_scribble, rng_for
+    from gensal.io import read_gray
+
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    scribbles = tmp_path / "scribbles"
+    for folder in (images, masks, scribbles):
+        folder.mkdir()
+    for path in sorted((shared_data / "duts-tr" / "masks").iterdir())[:3]:
+        image = next((shared_data / "duts-tr" / "images").glob(path.stem + ".*"))
+        (images / image.name).symlink_to(image)
+        (masks / path.name).symlink_to(path)
+        mask = read_gray(path)
+        Image.fromarray(make_scribble(mask, rng_for(0, path.stem))).save(scribbles / f"{path.stem}.png")
+    dataset = ScribbleTrainDataset(images, scribbles, 64, masks_dir=masks, hflip=True, seed=1)
+    assert len(dataset) == 3
+    for index in range(3):
+        image, partial, visible, full = dataset[index]
+        assert image.shape == (3, 64, 64) and partial.shape == visible.shape == full.shape == (1, 64, 64)
+        assert 0 < visible.mean() < 0.2 and torch.all(partial <= visible)
+        # salient scribbles lie on the object and background scribbles off it (nearest vs bilinear resizing
+        # may disagree by a pixel at the boundary, so compare with a generous margin)
+        assert full[partial.bool()].mean() > 0.9 and full[(visible - partial).bool()].mean() < 0.1
+    without = ScribbleTrainDataset(images, scribbles, 64)
+    assert torch.all(without[0][3] == -1)

@@ -26,10 +26,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 from PIL import Image, UnidentifiedImageError
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from skimage.morphology import skeletonize
+from torch.utils.data import Dataset
 
 from gensal import io
 from gensal.errors import DataError, InputError
@@ -283,3 +285,76 @@ def print_summary(summary: ScribbleSummary, output_dir: str | Path, file=None) -
         f"({100 * summary.salient_fraction:.2f}% salient, {100 * summary.background_fraction:.2f}% background)",
         file=file or sys.stdout,
     )
+
+
+class ScribbleTrainDataset(Dataset):
+    """Training items for Algorithm 2: images with scribbles (and, optionally, full masks for logging only).
+
+    Images and scribbles are matched by stem (:func:`gensal.data.sod.pair_images_and_masks`), resized to a
+    square (images bilinearly, scribble labels by nearest neighbour, so labels are never mixed) and
+    flipped exactly like :class:`gensal.data.sod.SODTrainDataset` (same seeds, so the same items flip).
+
+    Args:
+        images_dir: folder of images.
+        scribbles_dir: folder of S-DUTS-format scribbles (real ones, or made by ``gensal scribbles``).
+        image_size: output side S.
+        masks_dir: optional folder of full masks; they are returned only to measure how well the training
+            recovers them (never used for learning).
+        hflip, seed, max_images: as for :class:`~gensal.data.sod.SODTrainDataset`.
+
+    Items are ``(image, partial, visible, full)``: (3, S, S) image in [0, 1]; (1, S, S) partial map (1 on
+    salient scribbles, 0 elsewhere); (1, S, S) visibility mask O (1 on any scribble); (1, S, S) full mask
+    in [0, 1], or filled with -1 when ``masks_dir`` is None.
+    """
+
+    def __init__(
+        self,
+        images_dir: str | Path,
+        scribbles_dir: str | Path,
+        image_size: int,
+        masks_dir: str | Path | None = None,
+        hflip: bool = True,
+        seed: int = 0,
+        max_images: int | None = None,
+    ) -> None:
+        from gensal.data.sod import pair_images_and_masks
+
+        pairs = pair_images_and_masks(images_dir, scribbles_dir)
+        self.pairs = pairs[:max_images] if max_images is not None else pairs
+        self.mask_paths: list[Path] | None = None
+        if masks_dir is not None:
+            masks = {stem: path for stem, _, path in pair_images_and_masks(images_dir, masks_dir)}
+            self.mask_paths = [masks[stem] for stem, _, _ in self.pairs]
+        self.image_size = int(image_size)
+        self.hflip = hflip
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose flips ``__getitem__`` draws."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def _flip(self, index: int) -> bool:
+        return self.hflip and bool(np.random.default_rng([self.seed, self.epoch, index]).random() < 0.5)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        _, image_path, scribble_path = self.pairs[index]
+        size = (self.image_size, self.image_size)
+        image = np.array(Image.fromarray(io.read_rgb(image_path)).resize(size, Image.BILINEAR))
+        labels = np.array(Image.fromarray(read_scribble(scribble_path)).resize(size, Image.NEAREST))
+        flip = self._flip(index)
+        if flip:
+            image, labels = image[:, ::-1], labels[:, ::-1]
+        image_t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+        partial = torch.from_numpy(np.ascontiguousarray(labels == SALIENT)).float().unsqueeze(0)
+        visible = torch.from_numpy(np.ascontiguousarray(labels != UNKNOWN)).float().unsqueeze(0)
+        if self.mask_paths is None:
+            full = torch.full_like(partial, -1.0)
+        else:
+            mask = np.array(Image.fromarray(io.read_gray(self.mask_paths[index])).resize(size, Image.BILINEAR))
+            full = torch.from_numpy(np.ascontiguousarray(mask[:, ::-1] if flip else mask)).float().div_(255.0)
+            full = full.unsqueeze(0)
+        return image_t, partial, visible, full
