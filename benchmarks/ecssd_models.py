@@ -1,0 +1,95 @@
+"""Trained models on ECSSD: predict the 1,000 images with `gensal predict` settings, score with `gensal evaluate`.
+
+Each ``NAME=CHECKPOINT`` is run as ``gensal predict`` runs it (default N = 10 latent samples and the
+checkpoint's refinement; deterministic and ABP models as they allow), the maps go to
+``outputs/ecssd/NAME/``, and all of them are scored against the ECSSD masks in one table (S-measure, max F,
+mean E, MAE and the rest) with the training time and steps read from each checkpoint. Already predicted
+folders are reused unless ``--overwrite``.
+
+    python benchmarks/ecssd_models.py coop-cpu=runs/coop-cpu lvm-abp-cpu=runs/lvm-abp-cpu [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from gensal.checkpoint import read_checkpoint
+from gensal.evaluate import evaluate_sod
+from gensal.inference import list_inputs
+from gensal.predict import Predictor, predict_files
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import provenance, write_section  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ECSSD = ROOT / ".." / "shared" / "data" / "ecssd"
+COLUMNS = ("s_measure", "max_f", "mean_e", "mae", "weighted_f", "mean_f", "max_e")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="+", metavar="NAME=CHECKPOINT")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N images (a quick check)")
+    parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--output", default=str(ROOT / "outputs" / "ecssd"))
+    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    images = list_inputs(ECSSD / "images")[: args.limit]
+    rows = []
+    for spec in args.models:
+        name, checkpoint_path = spec.split("=", 1)
+        checkpoint = read_checkpoint(checkpoint_path)
+        folder = Path(args.output) / name
+        predictor = Predictor(checkpoint.path, samples=args.samples)
+        done = folder.is_dir() and all((folder / f"{p.stem}.png").exists() for p in images)
+        seconds_per_image = float("nan")
+        if args.overwrite or not done:
+            timing = predict_files(predictor, images, folder)
+            seconds_per_image = timing["seconds_per_image"]
+        result = evaluate_sod(ECSSD / "masks", name, folder, intersection=args.limit is not None)
+        training = checkpoint.training
+        rows.append(
+            {
+                "name": name,
+                "algorithm": checkpoint.config.train.algorithm,
+                "minutes": training.get("elapsed_seconds", float("nan")) / 60,
+                "steps": training.get("step", 0),
+                "how": f"N={predictor.samples}, K={predictor.refine_steps}",
+                "seconds_per_image": seconds_per_image,
+                **result.summary,
+            }
+        )
+        print(name, {k: round(v, 4) for k, v in result.summary.items()})
+
+    header = "| model | algorithm | training | prediction | " + " | ".join(COLUMNS) + " |"
+    lines = [header, "|" + "---|" * (4 + len(COLUMNS))]
+    for row in rows:
+        metrics = " | ".join(f"{row[c]:.4f}" for c in COLUMNS)
+        lines.append(
+            f"| {row['name']} | {row['algorithm']} | {row['minutes']:.0f} min, {row['steps']} steps | "
+            f"{row['how']}, {row['seconds_per_image']:.2f} s/img | {metrics} |"
+        )
+    body = (
+        "## Trained models on ECSSD (1,000 images)\n\n"
+        + provenance()
+        + f"\nTrained on the 2,639 DUTS-TR images of `../shared/data/duts-tr/`, evaluated on "
+        f"{len(images)} ECSSD images with `gensal evaluate` conventions (PySODMetrics; max F over 256 "
+        "thresholds of the per-image F curves). Prediction time includes reading and writing files, on "
+        f"{torch.get_num_threads()} threads (blank: maps were already predicted).\n\n" + "\n".join(lines) + "\n"
+    )
+    print(body)
+    if not args.no_write:
+        write_section("ecssd_models", body)
+
+
+if __name__ == "__main__":
+    main()
