@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +29,9 @@ import yaml
 
 from gensal.errors import ConfigError
 
-ALGORITHMS = ("cooperative", "lvm-abp", "deterministic")
+ALGORITHMS = ("cooperative", "lvm-abp", "deterministic", "salgan")
+SALGAN_BACKBONES = ("vgg16", "efficientnet_lite0")
+"""Encoders of the SalGAN generator: the paper's VGG16 and the CPU-sized EfficientNet-Lite0 (docs/salgan.md)."""
 
 # Fields that may differ between a checkpoint and the config used to resume it: they change how long the
 # run goes on, how it is logged or where it reads from, not what it computes.
@@ -37,7 +39,9 @@ RESUMABLE_FIELDS = frozenset(
     {
         "data.train_images",
         "data.train_masks",
+        "data.train_fixations",
         "data.num_workers",
+        "data.cache_in_memory",
         "train.max_minutes",
         "train.max_steps",
         "train.log_every",
@@ -52,10 +56,12 @@ RESUMABLE_FIELDS = frozenset(
 
 @dataclass
 class ModelConfig:
-    """The networks: the LVM generator G(X, h) and the energy model U(Y, X).
+    """The networks: the LVM generator G(X, h) and the energy model U(Y, X), or SalGAN's generator and
+    discriminator (``train.algorithm: salgan``, docs/salgan.md).
 
     Attributes:
-        backbone: encoder of the generator (``efficientnet_lite0``, ``resnet50`` or ``vgg16``).
+        backbone: encoder of the generator (``efficientnet_lite0``, ``resnet50`` or ``vgg16``; SalGAN:
+            ``vgg16`` as in its paper, or ``efficientnet_lite0`` with a light decoder).
         latent_dim: size d of the latent vector h (paper: 8). Ignored by the deterministic ablation.
         pretrained: start the encoder from ImageNet weights (packaged for EfficientNet-Lite0; other
             backbones need ``backbone_weights``).
@@ -68,6 +74,13 @@ class ModelConfig:
         ebm_norm_act_last: follow c4s1-1 by norm and activation (the paper's notation read literally) or
             not (the authors' code). Off: with it, the last ReLU zeroes the energy model's output on revised
             maps, so their energy is a constant and the Langevin revision has no drift (docs/training.md).
+        freeze_early_encoder: SalGAN: when ``pretrained``, keep the encoder layers that compute the stride-8
+            features fixed (VGG16: conv blocks 1-3, as the SalGAN paper; EfficientNet-Lite0: stem and
+            stages 1-3).
+        discriminator_first_pool: SalGAN: size (and stride) of the discriminator's first max-pool (paper:
+            2; the official code: 4).
+        discriminator_weight_norm: SalGAN: weight normalisation on the discriminator's conv3_1 and conv3_2
+            (the official code; not in the paper).
     """
 
     backbone: str = "efficientnet_lite0"
@@ -79,29 +92,46 @@ class ModelConfig:
     ebm_norm: Literal["batch", "group", "none"] = "batch"
     ebm_activation: Literal["relu", "leaky_relu"] = "relu"
     ebm_norm_act_last: bool = False
+    freeze_early_encoder: bool = True
+    discriminator_first_pool: int = 2
+    discriminator_weight_norm: bool = False
 
 
 @dataclass
 class DataConfig:
-    """The training pairs (image, mask) and how they are prepared.
+    """The training pairs (image, mask or fixation map) and how they are prepared.
 
     Attributes:
         train_images: folder of training images (JPEG/PNG), matched to masks by file stem.
-        train_masks: folder of training masks.
-        image_size: images and masks are resized to ``image_size x image_size`` (paper: 352).
+        train_masks: folder of training masks; for SalGAN without ``train_fixations``, a folder of
+            continuous saliency maps (e.g. SALICON's ``maps/``), used as targets after dividing by 255.
+        train_fixations: SalGAN: fixation points (an OSIE ``fixations.mat``, a SALICON fixation ``.json`` or
+            a folder of binary fixation maps); the targets are their blurred maps (``fixation_sigma``).
+        fixation_sigma: SalGAN: blur of the fixation points in pixels of the original image; ``None`` is
+            the MIT benchmark's filter used by the evaluation (24 px on OSIE's 800x600, docs/metrics.md).
+        train_split: SalGAN: a JSON split file (e.g. ``configs/splits/osie-seed0.json``); training uses the
+            image names in its ``train`` list.
+        image_size: images and masks are resized to ``image_size x image_size`` (paper: 352), or to
+            ``[height, width]`` (SalGAN: [192, 256]).
         hflip: random horizontal flips (probability 0.5, deterministic given the seed and epoch).
         binarize_masks: binarise masks at 128 instead of keeping anti-aliased grey levels as soft targets.
         num_workers: DataLoader worker processes (0 loads in the training process).
         max_images: use only the first N pairs in name order (quick runs and tests); ``None`` uses all.
+        cache_in_memory: SalGAN: keep each resized image and map in memory after its first use (about
+            340 KB per image at 192 x 256; for ``num_workers: 0``).
     """
 
     train_images: str = "../shared/data/duts-tr/images"
     train_masks: str = "../shared/data/duts-tr/masks"
-    image_size: int = 352
+    train_fixations: str | None = None
+    fixation_sigma: float | None = None
+    train_split: str | None = None
+    image_size: int | tuple[int, int] = 352
     hflip: bool = True
     binarize_masks: bool = False
     num_workers: int = 0
     max_images: int | None = None
+    cache_in_memory: bool = False
 
 
 @dataclass
@@ -110,7 +140,8 @@ class TrainConfig:
 
     Attributes:
         algorithm: ``cooperative`` (Algorithm 1), ``lvm-abp`` (the generator alone, alternating
-            back-propagation) or ``deterministic`` (G(X) trained with cross-entropy).
+            back-propagation), ``deterministic`` (G(X) trained with cross-entropy) or ``salgan`` (SalGAN,
+            paper 2: BCE pre-training, then adversarial training; docs/salgan.md).
         epochs: passes over the training set (paper: 30).
         max_steps: stop after this many optimisation steps in total (``None``: no limit).
         batch_size: images per step (paper: 7). At least 2, for BatchNorm.
@@ -149,9 +180,18 @@ class TrainConfig:
         max_minutes: wall-clock budget of one invocation; training stops cleanly with a checkpoint.
         output_dir: folder for checkpoints, TensorBoard logs and log.jsonl.
         progress: show a tqdm progress bar.
+        bce_epochs: SalGAN: epochs of BCE-only training before the adversarial phase (paper: 15).
+        adversarial: SalGAN: ``false`` trains the BCE-only baseline for every epoch (no discriminator).
+        bce_weight: SalGAN: alpha, the weight of the BCE content loss in the generator's adversarial loss
+            ``alpha * BCE - log D(X, G(X))`` (paper: 0.05).
+        bce_downsample: SalGAN: the content loss compares maps average-pooled by this factor (paper: 4).
+        lr_generator: SalGAN: AdaGrad learning rate of the generator (paper: 3e-4).
+        lr_discriminator: SalGAN: AdaGrad learning rate of the discriminator (paper: 3e-4).
+        weight_decay: SalGAN: AdaGrad weight decay of both networks (paper: 1e-4; the official code never
+            adds its L2 term to the loss, i.e. 0).
     """
 
-    algorithm: Literal["cooperative", "lvm-abp", "deterministic"] = "cooperative"
+    algorithm: Literal["cooperative", "lvm-abp", "deterministic", "salgan"] = "cooperative"
     epochs: int = 30
     max_steps: int | None = None
     batch_size: int = 7
@@ -181,6 +221,13 @@ class TrainConfig:
     max_minutes: float | None = None
     output_dir: str = "runs/train"
     progress: bool = True
+    bce_epochs: int = 15
+    adversarial: bool = True
+    bce_weight: float = 0.05
+    bce_downsample: int = 4
+    lr_generator: float = 3e-4
+    lr_discriminator: float = 3e-4
+    weight_decay: float = 1e-4
 
 
 @dataclass
@@ -378,7 +425,7 @@ def validate_config(config: Config, source: str = "<config>") -> None:
 
     need(model.latent_dim >= 0, "model.latent_dim", model.latent_dim, ">= 0")
     need(
-        model.latent_dim > 0 or train.algorithm == "deterministic",
+        model.latent_dim > 0 or train.algorithm in ("deterministic", "salgan"),
         "model.latent_dim",
         model.latent_dim,
         f"> 0 for train.algorithm={train.algorithm}",
@@ -390,8 +437,9 @@ def validate_config(config: Config, source: str = "<config>") -> None:
         ">= 2 or null",
     )
     need(all(c > 0 for c in model.ebm_channels), "model.ebm_channels", model.ebm_channels, "4 positive widths")
-    need(data.image_size >= 32, "data.image_size", data.image_size, ">= 32")
-    need(data.image_size % 32 == 0, "data.image_size", data.image_size, "a multiple of 32 (encoder stride)")
+    sides = image_sides(data.image_size)
+    need(min(sides) >= 32, "data.image_size", data.image_size, ">= 32")
+    need(all(s % 32 == 0 for s in sides), "data.image_size", data.image_size, "a multiple of 32 (encoder stride)")
     need(data.num_workers >= 0, "data.num_workers", data.num_workers, ">= 0")
     need(data.max_images is None or data.max_images > 0, "data.max_images", data.max_images, "> 0 or null")
     need(train.epochs > 0, "train.epochs", train.epochs, "> 0")
@@ -418,6 +466,55 @@ def validate_config(config: Config, source: str = "<config>") -> None:
         train.device,
         "'auto', 'cpu' or 'cuda[:N]'",
     )
+    if train.algorithm == "salgan":
+        _validate_salgan(config, need)
+
+
+def _validate_salgan(config: Config, need: Callable[[bool, str, Any, str], None]) -> None:
+    """The SalGAN settings (docs/salgan.md)."""
+    model, data, train = config.model, config.data, config.train
+    need(model.backbone in SALGAN_BACKBONES, "model.backbone", model.backbone, f"one of {SALGAN_BACKBONES} for SalGAN")
+    need(train.bce_epochs >= 0, "train.bce_epochs", train.bce_epochs, ">= 0")
+    need(
+        not train.adversarial or train.bce_epochs < train.epochs,
+        "train.bce_epochs",
+        train.bce_epochs,
+        f"< train.epochs = {train.epochs} for adversarial training (the BCE-only baseline is train.adversarial=false)",
+    )
+    need(train.bce_weight >= 0, "train.bce_weight", train.bce_weight, ">= 0")
+    factor = train.bce_downsample
+    need(
+        factor >= 1 and all(s % factor == 0 for s in image_sides(data.image_size)),
+        "train.bce_downsample",
+        factor,
+        f">= 1 and a divisor of data.image_size {data.image_size}",
+    )
+    for key in ("lr_generator", "lr_discriminator"):
+        need(getattr(train, key) > 0, f"train.{key}", getattr(train, key), "> 0")
+    need(train.weight_decay >= 0, "train.weight_decay", train.weight_decay, ">= 0")
+    pool = model.discriminator_first_pool
+    need(
+        pool >= 1 and min(image_sides(data.image_size)) // (4 * pool) >= 1,
+        "model.discriminator_first_pool",
+        pool,
+        f">= 1 and small enough to leave a feature map after three pools of data.image_size {data.image_size}",
+    )
+    need(
+        data.fixation_sigma is None or data.fixation_sigma > 0,
+        "data.fixation_sigma",
+        data.fixation_sigma,
+        "> 0 pixels or null (the MIT benchmark's filter)",
+    )
+
+
+def image_sides(size: int | tuple[int, int]) -> tuple[int, int]:
+    """``(height, width)`` of ``data.image_size``: an int is a square side, a pair is (height, width).
+
+    Example:
+        >>> image_sides(352), image_sides((192, 256))
+        ((352, 352), (192, 256))
+    """
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
 def config_differences(old: Config, new: Config) -> list[tuple[str, Any, Any]]:

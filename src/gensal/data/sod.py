@@ -55,7 +55,7 @@ def pair_images_and_masks(images_dir: str | Path, masks_dir: str | Path) -> list
 
 
 class SODTrainDataset(Dataset):
-    """Image/mask pairs resized to a square, with deterministic random horizontal flips.
+    """Image/mask pairs resized to a square (or to (height, width)), with deterministic random horizontal flips.
 
     The flip of item ``i`` in epoch ``e`` is drawn from a generator seeded with ``(seed, e, i)``, so it does
     not depend on worker processes, on the order items are read in, or on resuming mid-epoch.
@@ -63,13 +63,14 @@ class SODTrainDataset(Dataset):
     Args:
         images_dir: folder of images.
         masks_dir: folder of masks (same stems).
-        image_size: output side length S.
+        image_size: output side length S, or (height, width).
         hflip: flip each item horizontally with probability 0.5.
         binarize: threshold masks at 128/255 instead of keeping soft grey levels.
         seed: seed of the flips.
         max_images: keep only the first N pairs (sorted by stem).
 
-    Items are ``(image, mask)``: float32 tensors of shape (3, S, S) and (1, S, S) in [0, 1].
+    Items are ``(image, mask)``: float32 tensors of shape (3, S, S) and (1, S, S) in [0, 1] (or (3, H, W)
+    and (1, H, W)).
 
     Example:
         >>> ds = SODTrainDataset("../shared/data/duts-tr/images", "../shared/data/duts-tr/masks", 256)
@@ -80,7 +81,7 @@ class SODTrainDataset(Dataset):
         self,
         images_dir: str | Path,
         masks_dir: str | Path,
-        image_size: int,
+        image_size: int | tuple[int, int],
         hflip: bool = True,
         binarize: bool = False,
         seed: int = 0,
@@ -88,7 +89,7 @@ class SODTrainDataset(Dataset):
     ) -> None:
         pairs = pair_images_and_masks(images_dir, masks_dir)
         self.pairs = pairs[:max_images] if max_images is not None else pairs
-        self.image_size = int(image_size)
+        self.image_size = int(image_size) if isinstance(image_size, int) else tuple(int(s) for s in image_size)
         self.hflip = hflip
         self.binarize = binarize
         self.seed = int(seed)
@@ -108,7 +109,10 @@ class SODTrainDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         _, image_path, mask_path = self.pairs[index]
-        size = (self.image_size, self.image_size)
+        if isinstance(self.image_size, int):
+            size = (self.image_size, self.image_size)
+        else:
+            size = (self.image_size[1], self.image_size[0])  # PIL: (width, height)
         image = np.array(Image.fromarray(read_rgb(image_path)).resize(size, Image.BILINEAR))
         mask = np.array(Image.fromarray(read_gray(mask_path)).resize(size, Image.BILINEAR))
         if self._flip(index):

@@ -76,6 +76,24 @@ def create_backbone(name: str, pretrained: bool | str | Path = False) -> Backbon
     return _BACKBONES[name](pretrained)
 
 
+def resolve_pretrained(pretrained: bool | str | Path, backbone_weights: str | Path | None) -> bool | str | Path:
+    """Combine a model's ``pretrained`` and ``backbone_weights`` arguments into one for :func:`create_backbone`.
+
+    Returns:
+        ``backbone_weights`` when given, else ``pretrained``.
+
+    Raises:
+        ConfigError: both are given and contradict each other (``pretrained=False``, or another path).
+    """
+    if backbone_weights is None:
+        return pretrained
+    if pretrained is False or (not isinstance(pretrained, bool) and Path(pretrained) != Path(backbone_weights)):
+        raise ConfigError(
+            f"pretrained={pretrained!r} contradicts backbone_weights={str(backbone_weights)!r}; set only one"
+        )
+    return backbone_weights
+
+
 class Backbone(nn.Module):
     """Base class: normalises a [0, 1] RGB image and returns multi-scale features.
 

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from gensal.errors import ConfigError, InputError
-from gensal.models.backbones import Backbone, create_backbone
+from gensal.models.backbones import Backbone, create_backbone, resolve_pretrained
 from gensal.models.common import check_image, check_tensor
 from gensal.models.decoder import MidasDecoder
 from gensal.models.registry import register_model
@@ -217,12 +217,7 @@ def _build_lvm(
     pretrained: bool | str | Path,
     backbone_weights: str | Path | None,
 ) -> SaliencyLVM:
-    if backbone_weights is not None:
-        if pretrained is False or (not isinstance(pretrained, bool) and Path(pretrained) != Path(backbone_weights)):
-            raise ConfigError(
-                f"pretrained={pretrained!r} contradicts backbone_weights={str(backbone_weights)!r}; set only one"
-            )
-        pretrained = backbone_weights
+    pretrained = resolve_pretrained(pretrained, backbone_weights)
     if decoder_channels is None:
         decoder_channels = DEFAULT_DECODER_CHANNELS.get(backbone, 256)
     return SaliencyLVM(create_backbone(backbone, pretrained), latent_dim, decoder_channels)

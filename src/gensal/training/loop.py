@@ -2,10 +2,10 @@
 
 ``train(config)`` reads top to bottom: build the data and the models, restore a checkpoint when resuming,
 then for each batch set the schedules, call the algorithm's step function (Algorithm 1 lives in
-:mod:`gensal.training.cooperative`), check the result, log, and checkpoint. Everything random is seeded
-from ``train.seed``: model initialisation (torch's global RNG), the data order and flips (numpy generators
-keyed by seed, epoch and index) and h / Langevin noise (one ``torch.Generator``), so a run is deterministic
-on a given machine and a resumed run continues bit for bit.
+:mod:`gensal.training.cooperative`, SalGAN in :mod:`gensal.training.salgan`), check the result, log, and
+checkpoint. Everything random is seeded from ``train.seed``: model initialisation (torch's global RNG), the
+data order and flips (numpy generators keyed by seed, epoch and index) and h / Langevin noise (one
+``torch.Generator``), so a run is deterministic on a given machine and a resumed run continues bit for bit.
 
 A run folder holds ``step-NNNNNNNN/`` checkpoints, ``LATEST``, ``config.yaml`` (the resolved config),
 ``log.jsonl`` (one line of averaged scalars per ``log_every`` steps) and ``tensorboard/``.
@@ -42,17 +42,28 @@ from gensal.checkpoint import (
     set_rng_state,
     write_latest,
 )
-from gensal.config import RESUMABLE_FIELDS, Config, apply_overrides, config_differences, config_to_dict, load_config
+from gensal.config import (
+    RESUMABLE_FIELDS,
+    Config,
+    apply_overrides,
+    config_differences,
+    config_to_dict,
+    image_sides,
+    load_config,
+)
+from gensal.data.fixation_train import FixationTrainDataset
 from gensal.data.sod import SODTrainDataset
 from gensal.errors import ConfigError, DataError, GensalError
 from gensal.io import write_text
 from gensal.training.abp import abp_step
 from gensal.training.cooperative import cooperative_step
 from gensal.training.deterministic import deterministic_step
+from gensal.training.salgan import salgan_phase, salgan_step
 from gensal.training.schedules import ce_weight_at, lr_at
 
 CHECKPOINT_PREFIX = "step-"
 ENERGY_TERMS = ("energy_data", "energy_sample")
+LOSS_TERMS = ("ebm", "lvm", "ce", "lvm_total", "bce", "adversarial", "generator", "discriminator")
 
 
 class TrainingDivergedError(GensalError):
@@ -104,9 +115,26 @@ def epoch_order(num_items: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(num_items)
 
 
+def base_learning_rates(config: Config) -> dict[str, float]:
+    """The configured learning rate of each model's optimizer, before the step decay."""
+    if config.train.algorithm == "salgan":
+        return {"generator": config.train.lr_generator, "discriminator": config.train.lr_discriminator}
+    return {"generator": config.train.lr_lvm, "ebm": config.train.lr_ebm}
+
+
 def make_optimizers(config: Config, models: dict[str, nn.Module]) -> dict[str, torch.optim.Optimizer]:
-    """Adam for each model with the paper's betas and the configured base learning rates."""
-    base = {"generator": config.train.lr_lvm, "ebm": config.train.lr_ebm}
+    """Adam for each model with the paper's betas and the configured base learning rates; for SalGAN,
+    AdaGrad over each model's trainable parameters with ``train.weight_decay`` (paper 2, Sec. 4.2)."""
+    base = base_learning_rates(config)
+    if config.train.algorithm == "salgan":
+        return {
+            name: torch.optim.Adagrad(
+                [p for p in model.parameters() if p.requires_grad],
+                lr=base[name],
+                weight_decay=config.train.weight_decay,
+            )
+            for name, model in models.items()
+        }
     return {
         name: torch.optim.Adam(model.parameters(), lr=base[name], betas=tuple(config.train.adam_betas))
         for name, model in models.items()
@@ -115,7 +143,7 @@ def make_optimizers(config: Config, models: dict[str, nn.Module]) -> dict[str, t
 
 def set_learning_rates(optimizers: dict[str, torch.optim.Optimizer], config: Config, epoch: int) -> dict[str, float]:
     """Apply the step decay for ``epoch`` and return the learning rates set."""
-    base = {"generator": config.train.lr_lvm, "ebm": config.train.lr_ebm}
+    base = base_learning_rates(config)
     rates = {}
     for name, optimizer in optimizers.items():
         rates[name] = lr_at(base[name], epoch, config.train.lr_decay_factor, config.train.lr_decay_every)
@@ -154,9 +182,27 @@ def run_algorithm_step(
     target: torch.Tensor,
     ce_weight: float,
     generator: torch.Generator,
+    step: int = 0,
+    steps_per_epoch: int = 1,
 ) -> dict[str, float]:
-    """Dispatch one optimisation step to the configured algorithm."""
+    """Dispatch one optimisation step to the configured algorithm.
+
+    ``step`` (0-based, counted over the whole run) and ``steps_per_epoch`` place the step in SalGAN's
+    schedule (BCE pre-training, then discriminator and generator batches in turn); the other algorithms
+    do the same thing at every step.
+    """
     settings = config.train
+    if settings.algorithm == "salgan":
+        return salgan_step(
+            models["generator"],
+            models.get("discriminator"),
+            optimizers["generator"],
+            optimizers.get("discriminator"),
+            image,
+            target,
+            settings,
+            salgan_phase(step, steps_per_epoch, settings),
+        )
     if settings.algorithm == "cooperative":
         return cooperative_step(
             models["generator"],
@@ -175,7 +221,11 @@ def run_algorithm_step(
 
 
 class _Logger:
-    """Averages step scalars and writes them to TensorBoard and ``log.jsonl`` every ``log_every`` steps."""
+    """Averages step scalars and writes them to TensorBoard and ``log.jsonl`` every ``log_every`` steps.
+
+    Each term is averaged over the steps that reported it (SalGAN's discriminator and generator steps
+    report different terms).
+    """
 
     def __init__(self, output_dir: Path, start_step: int, resumed: bool) -> None:
         from torch.utils.tensorboard import SummaryWriter
@@ -193,6 +243,7 @@ class _Logger:
             self.jsonl.unlink()
         self.writer = SummaryWriter(str(output_dir / "tensorboard"), purge_step=start_step if resumed else None)
         self.sums: dict[str, float] = defaultdict(float)
+        self.counts: dict[str, int] = defaultdict(int)
         self.count = 0
         self.images = 0
         self.since = time.monotonic()
@@ -208,6 +259,7 @@ class _Logger:
     def update(self, terms: dict[str, float], images: int) -> None:
         for name, value in terms.items():
             self.sums[name] += value
+            self.counts[name] += 1
         self.count += 1
         self.images += images
 
@@ -215,15 +267,17 @@ class _Logger:
     def _tag(name: str) -> str:
         if name in ENERGY_TERMS:
             return "energy/" + name.split("_", 1)[1]
-        if name in ("ebm", "lvm", "ce", "lvm_total"):
+        if name in LOSS_TERMS:
             return "loss/" + name
+        if name in ("d_real", "d_fake"):
+            return "discriminator/" + name.split("_", 1)[1]
         return "train/" + name
 
     def write(self, step: int, epoch: int, rates: dict[str, float], elapsed: float) -> dict[str, Any]:
         if self.count == 0:
             return {}
         now = time.monotonic()
-        means = {name: total / self.count for name, total in self.sums.items()}
+        means = {name: total / self.counts[name] for name, total in self.sums.items()}
         speed = self.images / max(now - self.since, 1e-9)
         for name, value in means.items():
             self.writer.add_scalar(self._tag(name), value, step)
@@ -238,6 +292,7 @@ class _Logger:
         with open(self.jsonl, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
         self.sums.clear()
+        self.counts.clear()
         self.count = 0
         self.images = 0
         self.since = now
@@ -301,15 +356,7 @@ def train(config: Config, resume: bool = False) -> TrainResult:
             "or choose another --output"
         )
 
-    dataset = SODTrainDataset(
-        config.data.train_images,
-        config.data.train_masks,
-        config.data.image_size,
-        hflip=config.data.hflip,
-        binarize=config.data.binarize_masks,
-        seed=settings.seed,
-        max_images=config.data.max_images,
-    )
+    dataset = build_dataset(config)
     steps_per_epoch = len(dataset) // settings.batch_size
     if steps_per_epoch == 0:
         raise DataError(
@@ -384,7 +431,9 @@ def train(config: Config, resume: bool = False) -> TrainResult:
             for image, target in _epoch_loader(dataset, epoch, offset, steps_per_epoch, config, device):
                 t0 = time.monotonic()
                 ce_weight = ce_weight_at(step, total_steps, settings.ce_weight)
-                terms = run_algorithm_step(config, models, optimizers, image, target, ce_weight, generator)
+                terms = run_algorithm_step(
+                    config, models, optimizers, image, target, ce_weight, generator, step, steps_per_epoch
+                )
                 check_step(terms, step + 1, epoch, settings.max_abs_energy, last_checkpoint)
                 step += 1
                 steps_this_call += 1
@@ -415,8 +464,40 @@ def train(config: Config, resume: bool = False) -> TrainResult:
     return TrainResult(output_dir, final, step, total_steps, stop_reason, seconds, images / max(seconds, 1e-9))
 
 
+def build_dataset(config: Config) -> SODTrainDataset | FixationTrainDataset:
+    """The training data a config describes: image/mask pairs, or images and fixation maps for SalGAN."""
+    data = config.data
+    if config.train.algorithm == "salgan":
+        return FixationTrainDataset(
+            data.train_images,
+            image_sides(data.image_size),
+            fixations=data.train_fixations,
+            maps_dir=data.train_masks if data.train_fixations is None else None,
+            sigma=data.fixation_sigma,
+            split=data.train_split,
+            hflip=data.hflip,
+            seed=config.train.seed,
+            max_images=data.max_images,
+            cache=data.cache_in_memory,
+        )
+    return SODTrainDataset(
+        data.train_images,
+        data.train_masks,
+        data.image_size,
+        hflip=data.hflip,
+        binarize=data.binarize_masks,
+        seed=config.train.seed,
+        max_images=data.max_images,
+    )
+
+
 def _epoch_loader(
-    dataset: SODTrainDataset, epoch: int, offset: int, steps_per_epoch: int, config: Config, device: torch.device
+    dataset: SODTrainDataset | FixationTrainDataset,
+    epoch: int,
+    offset: int,
+    steps_per_epoch: int,
+    config: Config,
+    device: torch.device,
 ) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
     """Batches of ``epoch`` starting at batch ``offset`` (the tail that does not fill a batch is dropped)."""
     batch_size = config.train.batch_size
@@ -434,6 +515,11 @@ def _epoch_loader(
     for image, target in loader:
         image = image.to(device, non_blocking=True).contiguous(memory_format=memory_format)
         yield image, target.to(device, non_blocking=True)
+
+
+def _size_text(size: int | tuple[int, int]) -> str:
+    """``352px`` for a square size, ``192x256px`` (height x width) otherwise."""
+    return f"{size}px" if isinstance(size, int) else f"{size[0]}x{size[1]}px"
 
 
 def train_from_command_line(
@@ -464,8 +550,9 @@ def train_from_command_line(
         config = apply_overrides(read_checkpoint(existing).config, overrides)
     else:
         config = load_config(config_path, overrides)
+    size = _size_text(config.data.image_size)
     echo(
-        f"gensal train: {config.train.algorithm} on {config.data.train_images} at {config.data.image_size}px, "
+        f"gensal train: {config.train.algorithm} on {config.data.train_images} at {size}, "
         f"{config.train.epochs} epochs of batch {config.train.batch_size} -> {config.train.output_dir}"
         + (" (resuming)" if resume else "")
     )

@@ -1,0 +1,177 @@
+"""Eye-fixation training data for SalGAN: images and continuous fixation maps at the model's size.
+
+Targets come from one of two sources:
+
+* **fixation points** (an OSIE ``fixations.mat``, a SALICON fixation ``.json`` or a folder of binary
+  fixation maps, read by :func:`gensal.data.fixations.read_fixations`): the map is
+  :func:`gensal.data.fixations.fixation_density` at the image's original size (binary fixation map,
+  Gaussian blur, maximum 1), the same ground truth the fixation metrics use. ``sigma=None`` is the MIT
+  benchmark's filter, a Gaussian of 24 px on OSIE's 800x600 images (about one degree of visual angle, the
+  OSIE authors' blur) and on SALICON's 640x480; SALICON's official maps use 19 px (``sigma=19``).
+* **continuous saliency maps** in a folder matched by file stem (e.g. SALICON's ``maps/``), divided by 255
+  as the official SalGAN code does.
+
+Images (PIL, bilinear) and maps (bilinear) are resized to the model size (SalGAN: 192 x 256, H x W);
+the resized map is not renormalised, so its values stay in [0, 1]. As :class:`gensal.data.sod.SODTrainDataset`,
+horizontal flips are drawn from ``(seed, epoch, index)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset
+
+from gensal.data.fixations import Fixations, fixation_density, read_fixations
+from gensal.data.pairs import files_by_stem
+from gensal.data.sod import pair_images_and_masks
+from gensal.data.splits import read_split
+from gensal.errors import DataError
+from gensal.io import read_gray, read_rgb, resize_map
+
+
+def _examples(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _header_size(path: Path) -> tuple[int, int]:
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError) as err:
+        raise DataError(f"{path}: cannot read image ({err})") from err
+    return height, width
+
+
+class FixationTrainDataset(Dataset):
+    """Images and continuous fixation maps resized to (height, width), with deterministic flips.
+
+    Args:
+        images_dir: folder of images, matched by file stem.
+        size: model size, ``(height, width)`` or one side of a square.
+        fixations: fixation points (``.mat``, ``.json`` or a folder of binary fixation maps); or ``None`` to
+            read continuous maps from ``maps_dir``.
+        maps_dir: folder of continuous saliency maps (used when ``fixations`` is ``None``).
+        sigma: blur of the fixation points in original-image pixels; ``None``: the MIT benchmark's filter.
+        split: a split file (:mod:`gensal.data.splits`); only the names of its ``train`` list are used.
+        hflip: flip each item horizontally with probability 0.5.
+        seed: seed of the flips.
+        max_images: keep only the first N names (sorted).
+        cache: keep each resized image and map in memory after its first use (about 340 KB per image at
+            192 x 256: 170 MB for the 500 OSIE training images). Useful with ``num_workers=0`` only: worker
+            processes fill copies that are dropped after each epoch.
+
+    Items are ``(image, map)``: float32 tensors (3, H, W) and (1, H, W) in [0, 1].
+
+    Raises:
+        DataError: missing folders or files; names of the split (or of the fixation file) without an image;
+            images without a map; an image whose size differs from its fixations' frame.
+
+    Example:
+        >>> ds = FixationTrainDataset("../shared/data/osie/images", (192, 256),
+        ...     fixations="../shared/data/osie/fixations/fixations.mat",
+        ...     split="configs/splits/osie-seed0.json")  # doctest: +SKIP
+        >>> len(ds), ds[0][1].shape  # doctest: +SKIP
+        (500, torch.Size([1, 192, 256]))
+    """
+
+    def __init__(
+        self,
+        images_dir: str | Path,
+        size: int | tuple[int, int],
+        fixations: str | Path | None = None,
+        maps_dir: str | Path | None = None,
+        sigma: float | None = None,
+        split: str | Path | None = None,
+        hflip: bool = True,
+        seed: int = 0,
+        max_images: int | None = None,
+        cache: bool = False,
+    ) -> None:
+        self.size = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
+        self.sigma = sigma
+        self.hflip = hflip
+        self.seed = int(seed)
+        self.epoch = 0
+        self.cache: dict[int, tuple[np.ndarray, np.ndarray]] | None = {} if cache else None
+        wanted = read_split(split)["train"] if split is not None else None
+        self.fixations: dict[str, Fixations] | None = None
+        if fixations is not None:
+            self.fixations = read_fixations(fixations)
+            images = files_by_stem(images_dir)
+            names = sorted(self.fixations) if wanted is None else sorted(wanted)
+            no_fixations = [n for n in names if n not in self.fixations]
+            if no_fixations:
+                raise DataError(
+                    f"{split}: {len(no_fixations)} image(s) of the train list have no fixations in {fixations}: "
+                    f"{_examples(no_fixations)}"
+                )
+            no_image = [n for n in names if n not in images]
+            if no_image:
+                raise DataError(f"{images_dir}: {len(no_image)} image(s) not found: {_examples(no_image)}")
+            names = names[:max_images] if max_images is not None else names
+            self.items = [(name, images[name], None) for name in names]
+            for name, path, _ in self.items:
+                fix = self.fixations[name]
+                if _header_size(path) != (fix.height, fix.width):
+                    raise DataError(
+                        f"{path}: image is {_header_size(path)} (H, W) but its fixations were recorded on "
+                        f"{(fix.height, fix.width)}"
+                    )
+        else:
+            if maps_dir is None:
+                raise DataError("fixation training data needs fixation points or a folder of saliency maps")
+            pairs = {stem: (image, saliency) for stem, image, saliency in pair_images_and_masks(images_dir, maps_dir)}
+            names = sorted(pairs) if wanted is None else sorted(wanted)
+            missing = [n for n in names if n not in pairs]
+            if missing:
+                raise DataError(
+                    f"{split}: {len(missing)} image(s) of the train list have no image and map in "
+                    f"{images_dir} / {maps_dir}: {_examples(missing)}"
+                )
+            names = names[:max_images] if max_images is not None else names
+            self.items = [(name, *pairs[name]) for name in names]
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose flips ``__getitem__`` draws (call before creating the loader iterator)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _flip(self, index: int) -> bool:
+        if not self.hflip:
+            return False
+        return bool(np.random.default_rng([self.seed, self.epoch, index]).random() < 0.5)
+
+    def target(self, index: int) -> np.ndarray:
+        """The (H, W) ``float32`` map of item ``index`` at the model size, unflipped, in [0, 1]."""
+        name, _, map_path = self.items[index]
+        if self.fixations is not None:
+            resized = resize_map(fixation_density(self.fixations[name], self.sigma), self.size)
+            return np.clip(resized, 0.0, 1.0).astype(np.float32)
+        return resize_map(read_gray(map_path), self.size).astype(np.float32) / np.float32(255.0)
+
+    def _prepared(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The resized (H, W, 3) ``uint8`` image and (H, W) ``float32`` map of item ``index``, unflipped."""
+        if self.cache is not None and index in self.cache:
+            return self.cache[index]
+        _, image_path, _ = self.items[index]
+        height, width = self.size
+        image = np.asarray(Image.fromarray(read_rgb(image_path)).resize((width, height), Image.BILINEAR))
+        prepared = (image, self.target(index))
+        if self.cache is not None:
+            self.cache[index] = prepared
+        return prepared
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image, target = self._prepared(index)
+        if self._flip(index):
+            image, target = image[:, ::-1], target[:, ::-1]
+        # Copies: the returned tensors never share memory with the cache.
+        image_t = torch.tensor(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+        return image_t, torch.tensor(np.ascontiguousarray(target)).unsqueeze(0)
