@@ -39,7 +39,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from gensal import __version__
-from gensal.config import Config, config_from_dict, config_to_dict
+from gensal.config import Config, config_from_dict, config_to_dict, image_sides
 from gensal.errors import ConfigError, DataError
 from gensal.io import write_text
 
@@ -78,7 +78,7 @@ class LoadedModel:
     """Networks rebuilt from a checkpoint for inference (in eval mode).
 
     Attributes:
-        generator: G(X, h) (or G(X) for a deterministic checkpoint).
+        generator: G(X, h) (or G(X) for a deterministic checkpoint; SalGAN's generator for a SalGAN one).
         ebm: the energy model U(Y, X), or ``None`` when the checkpoint has none.
         config: the config the models were trained with.
         path: the checkpoint folder.
@@ -91,17 +91,22 @@ class LoadedModel:
 
 
 def build_models(config: Config, pretrained: bool | None = None) -> dict[str, nn.Module]:
-    """Build the networks a config describes: ``{"generator": G}`` plus ``"ebm"`` for cooperative training.
+    """Build the networks a config describes: ``{"generator": G}`` plus ``"ebm"`` for cooperative training,
+    or SalGAN's generator plus ``"discriminator"`` for adversarial SalGAN training.
 
     Args:
         config: the run's configuration.
         pretrained: override ``config.model.pretrained`` (``False`` when weights come from a checkpoint).
+            SalGAN's fixed encoder layers follow ``config.model.pretrained`` either way, so a network rebuilt
+            for a checkpoint has the same trainable parameters as the one that was trained.
     """
     from gensal.models import create_model
 
     model = config.model
     use_pretrained = model.pretrained if pretrained is None else pretrained
     weights = model.backbone_weights if use_pretrained else None
+    if config.train.algorithm == "salgan":
+        return _build_salgan(config, use_pretrained, weights)
     if config.train.algorithm == "deterministic":
         generator = create_model(
             "deterministic",
@@ -127,6 +132,30 @@ def build_models(config: Config, pretrained: bool | None = None) -> dict[str, nn
             norm=model.ebm_norm,
             activation=model.ebm_activation,
             norm_act_last=model.ebm_norm_act_last,
+        )
+    return models
+
+
+def _build_salgan(config: Config, pretrained: bool, weights: str | None) -> dict[str, nn.Module]:
+    """SalGAN's generator, plus its discriminator unless the run is the BCE-only baseline."""
+    from gensal.models import create_model
+
+    model = config.model
+    models: dict[str, nn.Module] = {
+        "generator": create_model(
+            "salgan",
+            backbone=model.backbone,
+            pretrained=pretrained,
+            backbone_weights=weights,
+            freeze_early_encoder=model.freeze_early_encoder and model.pretrained,
+        )
+    }
+    if config.train.adversarial:
+        models["discriminator"] = create_model(
+            "salgan_discriminator",
+            input_size=image_sides(config.data.image_size),
+            first_pool=model.discriminator_first_pool,
+            weight_norm=model.discriminator_weight_norm,
         )
     return models
 
@@ -413,6 +442,12 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
 
 def _describe_architecture(config: Config) -> str:
     m = config.model
+    if config.train.algorithm == "salgan":
+        return (
+            f"train.algorithm=salgan, model.backbone={m.backbone}, train.adversarial={config.train.adversarial}, "
+            f"data.image_size={config.data.image_size}, model.discriminator_first_pool={m.discriminator_first_pool}, "
+            f"model.discriminator_weight_norm={m.discriminator_weight_norm}"
+        )
     return (
         f"train.algorithm={config.train.algorithm}, model.backbone={m.backbone}, "
         f"model.latent_dim={m.latent_dim}, model.decoder_channels={m.decoder_channels}, "
@@ -508,7 +543,8 @@ def export_half(path: str | Path, output: str | Path) -> Path:
     checkpoint = read_checkpoint(path)
     models = build_models(checkpoint.config, pretrained=False)
     restore_models(checkpoint, models)
-    training = {k: checkpoint.training[k] for k in ("step", "epoch", "finished") if k in checkpoint.training}
+    kept = ("step", "epoch", "finished", "stop_reason", "elapsed_seconds")
+    training = {k: checkpoint.training[k] for k in kept if k in checkpoint.training}
     training["exported_from"] = checkpoint.path.name
     return save_checkpoint(output, checkpoint.config, models, training=training, half=True)
 

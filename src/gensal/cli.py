@@ -77,7 +77,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 def _add_train(subparsers) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train the cooperative saliency model (Algorithm 1) or an ablation",
+        help="train the cooperative saliency model (Algorithm 1), an ablation, or SalGAN",
         description="Train from a YAML config (configs/*.yaml); section.key=value arguments override it "
         "(e.g. train.epochs=2). Writes checkpoints, TensorBoard logs and log.jsonl to the output folder.",
     )
