@@ -68,7 +68,7 @@ def test_unknown_section(tmp_path):
         ("train:\n  epochs: two\n", r"train.epochs: expected int, got 'two'"),
         ("train:\n  epochs: 2.5\n", r"train.epochs: expected int"),
         ("train:\n  progress: 1\n", r"train.progress: expected bool"),
-        ("train:\n  algorithm: gan\n", r"train.algorithm: expected 'cooperative' \| 'lvm-abp' \| 'deterministic'"),
+        ("train:\n  algorithm: gan\n", r"train.algorithm: expected 'cooperative' \| 'cooperative-weak' \| 'lvm-abp' \| 'deterministic'"),
         ("model:\n  ebm_channels: [8, 16]\n", r"model.ebm_channels: expected list of 4 numbers"),
         ("train:\n  batch_size: 1\n", r"train.batch_size must be >= 2"),
         ("data:\n  image_size: 100\n", r"data.image_size must be a multiple of 32"),
@@ -133,12 +133,13 @@ def test_deterministic_needs_no_latent_but_lvm_does():
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_shipped_configs_load(path):
     cfg = load_config(path)
-    assert cfg.train.algorithm in path.name.replace("coop", "cooperative")
+    assert cfg.train.algorithm in path.name.replace("coop", "cooperative").replace("weak", "cooperative-weak")
 
 
 def test_cpu_configs_share_one_budget():
-    # The three paper-1 runs; SalGAN's two CPU configs are checked in test_salgan.py.
+    # The four paper-1 runs (full supervision, its two ablations, scribbles); SalGAN's two CPU configs are
+    # checked in test_salgan.py.
     cpu = [load_config(p) for p in CONFIGS if p.name.endswith("-cpu.yaml") and not p.name.startswith("salgan")]
-    assert len(cpu) == 3
+    assert len(cpu) == 4
     assert {c.train.max_minutes for c in cpu} == {115.0}
     assert len({(c.data.image_size, c.model.backbone, c.train.seed) for c in cpu}) == 1

@@ -119,3 +119,36 @@ def test_scribble_dataset_reads_partial_visible_and_full_maps(tmp_path, shared_d
         assert full[partial.bool()].mean() > 0.9 and full[(visible - partial).bool()].mean() < 0.1
     without = ScribbleTrainDataset(images, scribbles, 64)
     assert torch.all(without[0][3] == -1)
+
+
+def test_weak_training_runs_end_to_end_from_the_command_line(tmp_path, capsys):
+    from test_training import make_dataset
+
+    from gensal.cli import main
+    from gensal.predict import Predictor
+
+    make_dataset(tmp_path)
+    assert main(["scribbles", "--masks", str(tmp_path / "masks"), "--output", str(tmp_path / "scribbles")]) == 0
+    overrides = [
+        f"data.train_images={tmp_path / 'images'}",
+        f"data.train_masks={tmp_path / 'masks'}",
+        f"data.train_scribbles={tmp_path / 'scribbles'}",
+        "data.image_size=64",
+        "model.pretrained=false",
+        "model.decoder_channels=16",
+        "model.ebm_channels=[4,8,8,8]",
+        "train.batch_size=2",
+        "train.epochs=1",
+        "train.log_every=1",
+        "train.progress=false",
+        "train.threads=1",
+    ]
+    run = tmp_path / "run"
+    assert main(["train", "--config", "configs/weak-cpu.yaml", "--output", str(run), *overrides]) == 0
+    import json
+
+    lines = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert len(lines) == 3 and all("recovery_mae" in line and "recovery_mae_lvm" in line for line in lines)
+    assert Predictor(run, samples=2).refine_steps == 5  # the weak model predicts like the full one
+    capsys.readouterr()
+    assert main(["train", "--config", "configs/weak-cpu.yaml", "--output", str(tmp_path / "r2"), *overrides[:2]]) != 0

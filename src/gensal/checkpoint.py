@@ -125,7 +125,7 @@ def build_models(config: Config, pretrained: bool | None = None) -> dict[str, nn
             decoder_channels=model.decoder_channels,
         )
     models: dict[str, nn.Module] = {"generator": generator}
-    if config.train.algorithm == "cooperative":
+    if config.train.algorithm in ("cooperative", "cooperative-weak"):
         models["ebm"] = create_model(
             "ebm",
             channels=tuple(model.ebm_channels),

@@ -29,7 +29,7 @@ import yaml
 
 from gensal.errors import ConfigError
 
-ALGORITHMS = ("cooperative", "lvm-abp", "deterministic", "salgan")
+ALGORITHMS = ("cooperative", "cooperative-weak", "lvm-abp", "deterministic", "salgan")
 SALGAN_BACKBONES = ("vgg16", "efficientnet_lite0")
 """Encoders of the SalGAN generator: the paper's VGG16 and the CPU-sized EfficientNet-Lite0 (docs/salgan.md)."""
 
@@ -39,6 +39,7 @@ RESUMABLE_FIELDS = frozenset(
     {
         "data.train_images",
         "data.train_masks",
+        "data.train_scribbles",
         "data.train_fixations",
         "data.num_workers",
         "data.cache_in_memory",
@@ -103,8 +104,11 @@ class DataConfig:
 
     Attributes:
         train_images: folder of training images (JPEG/PNG), matched to masks by file stem.
-        train_masks: folder of training masks; for SalGAN without ``train_fixations``, a folder of
+        train_masks: folder of training masks (for ``cooperative-weak``: optional, only to log how well
+            the scribbles' recovery matches them; ``null`` to skip); for SalGAN without ``train_fixations``, a folder of
             continuous saliency maps (e.g. SALICON's ``maps/``), used as targets after dividing by 255.
+        train_scribbles: ``cooperative-weak``: folder of S-DUTS-format scribbles (1 salient, 2 background,
+            0 unknown), real ones or made by ``gensal scribbles``.
         train_fixations: SalGAN: fixation points (an OSIE ``fixations.mat``, a SALICON fixation ``.json`` or
             a folder of binary fixation maps); the targets are their blurred maps (``fixation_sigma``).
         fixation_sigma: SalGAN: blur of the fixation points in pixels of the original image; ``None`` is
@@ -122,7 +126,8 @@ class DataConfig:
     """
 
     train_images: str = "../shared/data/duts-tr/images"
-    train_masks: str = "../shared/data/duts-tr/masks"
+    train_masks: str | None = "../shared/data/duts-tr/masks"
+    train_scribbles: str | None = None
     train_fixations: str | None = None
     fixation_sigma: float | None = None
     train_split: str | None = None
@@ -139,7 +144,8 @@ class TrainConfig:
     """Optimisation, Langevin dynamics, logging and checkpointing (paper 1, section 5).
 
     Attributes:
-        algorithm: ``cooperative`` (Algorithm 1), ``lvm-abp`` (the generator alone, alternating
+        algorithm: ``cooperative`` (Algorithm 1), ``cooperative-weak`` (Algorithm 2: learning while
+            recovering, from ``data.train_scribbles``), ``lvm-abp`` (the generator alone, alternating
             back-propagation), ``deterministic`` (G(X) trained with cross-entropy) or ``salgan`` (SalGAN,
             paper 2: BCE pre-training, then adversarial training; docs/salgan.md).
         epochs: passes over the training set (paper: 30).
@@ -191,7 +197,7 @@ class TrainConfig:
             adds its L2 term to the loss, i.e. 0).
     """
 
-    algorithm: Literal["cooperative", "lvm-abp", "deterministic", "salgan"] = "cooperative"
+    algorithm: Literal["cooperative", "cooperative-weak", "lvm-abp", "deterministic", "salgan"] = "cooperative"
     epochs: int = 30
     max_steps: int | None = None
     batch_size: int = 7
@@ -465,6 +471,18 @@ def validate_config(config: Config, source: str = "<config>") -> None:
         "train.device",
         train.device,
         "'auto', 'cpu' or 'cuda[:N]'",
+    )
+    need(
+        (train.algorithm == "cooperative-weak") == (data.train_scribbles is not None),
+        "data.train_scribbles",
+        data.train_scribbles,
+        "a folder for train.algorithm=cooperative-weak (and only for it)",
+    )
+    need(
+        data.train_masks is not None or train.algorithm == "cooperative-weak",
+        "data.train_masks",
+        data.train_masks,
+        f"a folder for train.algorithm={train.algorithm}",
     )
     if train.algorithm == "salgan":
         _validate_salgan(config, need)

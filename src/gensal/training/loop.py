@@ -52,6 +52,7 @@ from gensal.config import (
     load_config,
 )
 from gensal.data.fixation_train import FixationTrainDataset
+from gensal.data.scribbles import ScribbleTrainDataset
 from gensal.data.sod import SODTrainDataset
 from gensal.errors import ConfigError, DataError, GensalError
 from gensal.io import write_text
@@ -60,6 +61,7 @@ from gensal.training.cooperative import cooperative_step
 from gensal.training.deterministic import deterministic_step
 from gensal.training.salgan import salgan_phase, salgan_step
 from gensal.training.schedules import ce_weight_at, lr_at
+from gensal.training.weak import weak_step
 
 CHECKPOINT_PREFIX = "step-"
 ENERGY_TERMS = ("energy_data", "energy_sample")
@@ -179,13 +181,17 @@ def run_algorithm_step(
     models: dict[str, nn.Module],
     optimizers: dict[str, torch.optim.Optimizer],
     image: torch.Tensor,
-    target: torch.Tensor,
+    target: torch.Tensor | tuple[torch.Tensor, ...],
     ce_weight: float,
     generator: torch.Generator,
     step: int = 0,
     steps_per_epoch: int = 1,
 ) -> dict[str, float]:
     """Dispatch one optimisation step to the configured algorithm.
+
+    ``target`` is the batch of masks (or fixation maps), or for ``cooperative-weak`` the tuple
+    ``(partial, visible, full)`` of :class:`gensal.data.scribbles.ScribbleTrainDataset` (``full`` is -1
+    when no masks were given).
 
     ``step`` (0-based, counted over the whole run) and ``steps_per_epoch`` place the step in SalGAN's
     schedule (BCE pre-training, then discriminator and generator batches in turn); the other algorithms
@@ -202,6 +208,21 @@ def run_algorithm_step(
             target,
             settings,
             salgan_phase(step, steps_per_epoch, settings),
+        )
+    if settings.algorithm == "cooperative-weak":
+        partial, visible, full = target
+        return weak_step(
+            models["generator"],
+            models["ebm"],
+            optimizers["generator"],
+            optimizers["ebm"],
+            image,
+            partial,
+            visible,
+            settings,
+            ce_weight,
+            generator,
+            full=None if bool((full < 0).any()) else full,
         )
     if settings.algorithm == "cooperative":
         return cooperative_step(
@@ -464,9 +485,20 @@ def train(config: Config, resume: bool = False) -> TrainResult:
     return TrainResult(output_dir, final, step, total_steps, stop_reason, seconds, images / max(seconds, 1e-9))
 
 
-def build_dataset(config: Config) -> SODTrainDataset | FixationTrainDataset:
-    """The training data a config describes: image/mask pairs, or images and fixation maps for SalGAN."""
+def build_dataset(config: Config) -> SODTrainDataset | ScribbleTrainDataset | FixationTrainDataset:
+    """The training data a config describes: image/mask pairs, images with scribbles (Algorithm 2), or
+    images and fixation maps for SalGAN."""
     data = config.data
+    if config.train.algorithm == "cooperative-weak":
+        return ScribbleTrainDataset(
+            data.train_images,
+            data.train_scribbles,
+            data.image_size,
+            masks_dir=data.train_masks,
+            hflip=data.hflip,
+            seed=config.train.seed,
+            max_images=data.max_images,
+        )
     if config.train.algorithm == "salgan":
         return FixationTrainDataset(
             data.train_images,
@@ -492,13 +524,13 @@ def build_dataset(config: Config) -> SODTrainDataset | FixationTrainDataset:
 
 
 def _epoch_loader(
-    dataset: SODTrainDataset | FixationTrainDataset,
+    dataset: SODTrainDataset | ScribbleTrainDataset | FixationTrainDataset,
     epoch: int,
     offset: int,
     steps_per_epoch: int,
     config: Config,
     device: torch.device,
-) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+) -> Iterable[tuple[torch.Tensor, torch.Tensor | tuple[torch.Tensor, ...]]]:
     """Batches of ``epoch`` starting at batch ``offset`` (the tail that does not fill a batch is dropped)."""
     batch_size = config.train.batch_size
     dataset.set_epoch(epoch)
@@ -512,9 +544,10 @@ def _epoch_loader(
         pin_memory=device.type == "cuda",
     )
     memory_format = torch.channels_last if config.train.channels_last else torch.contiguous_format
-    for image, target in loader:
+    for image, *targets in loader:
         image = image.to(device, non_blocking=True).contiguous(memory_format=memory_format)
-        yield image, target.to(device, non_blocking=True)
+        targets = [t.to(device, non_blocking=True) for t in targets]
+        yield image, targets[0] if len(targets) == 1 else tuple(targets)
 
 
 def _size_text(size: int | tuple[int, int]) -> str:
