@@ -83,9 +83,7 @@ def main() -> None:
             runs[name].append(time_call(function, images))
     median = {name: statistics.median(values) for name, values in runs.items()}
     base = median["one pass of the generator (h = 0, no refinement)"]
-    rows = "\n".join(
-        f"| {name} | {seconds:.3f} | {seconds / base:.2f}x |" for name, seconds in median.items()
-    )
+    rows = "\n".join(f"| {name} | {seconds:.3f} | {seconds / base:.2f}x |" for name, seconds in median.items())
     target = median[next(n for n in configurations if "`gensal predict` default" in n)] / base
     body = (
         "## Prediction speed (`gensal predict`)\n\n"

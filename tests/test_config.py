@@ -68,7 +68,10 @@ def test_unknown_section(tmp_path):
         ("train:\n  epochs: two\n", r"train.epochs: expected int, got 'two'"),
         ("train:\n  epochs: 2.5\n", r"train.epochs: expected int"),
         ("train:\n  progress: 1\n", r"train.progress: expected bool"),
-        ("train:\n  algorithm: gan\n", r"train.algorithm: expected 'cooperative' \| 'cooperative-weak' \| 'lvm-abp' \| 'deterministic'"),
+        (
+            "train:\n  algorithm: gan\n",
+            r"train.algorithm: expected 'cooperative' \| 'cooperative-weak' \| 'lvm-abp' \| 'deterministic'",
+        ),
         ("model:\n  ebm_channels: [8, 16]\n", r"model.ebm_channels: expected list of 4 numbers"),
         ("train:\n  batch_size: 1\n", r"train.batch_size must be >= 2"),
         ("data:\n  image_size: 100\n", r"data.image_size must be a multiple of 32"),
