@@ -17,9 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/gensal evaluate --task sod --gt $(SHARED)/data/ecssd/masks \
-		--pred ScribbleSaliency=$(SHARED)/data/ecssd/predictions/ScribbleSaliency_CVPR2020 \
-		--output $(RUN_OUT) --curves $(RUN_OUT)/curves.png
+	$(BIN)/gensal predict --input examples --output $(RUN_OUT) --uncertainty --figure $(RUN_OUT)/figure.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

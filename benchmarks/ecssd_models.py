@@ -6,12 +6,16 @@ checkpoint's refinement; deterministic and ABP models as they allow), the maps g
 mean E, MAE and the rest) with the training time and steps read from each checkpoint. Already predicted
 folders are reused unless ``--overwrite``.
 
-    python benchmarks/ecssd_models.py coop-cpu=runs/coop-cpu lvm-abp-cpu=runs/lvm-abp-cpu [--limit N]
+    python benchmarks/ecssd_models.py coop-cpu=models/coop-cpu coop-cpu-K0=models/coop-cpu,0 \\
+        lvm-abp-cpu=runs/lvm-abp-cpu [--limit N]
+
+``NAME=CHECKPOINT,K`` predicts with K refinement steps instead of the checkpoint's (``,0``: none).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -20,6 +24,7 @@ import torch
 from gensal.checkpoint import read_checkpoint
 from gensal.evaluate import evaluate_sod
 from gensal.inference import list_inputs
+from gensal.io import write_json
 from gensal.predict import Predictor, predict_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -32,7 +37,7 @@ COLUMNS = ("s_measure", "max_f", "mean_e", "mae", "weighted_f", "mean_f", "max_e
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="+", metavar="NAME=CHECKPOINT")
+    parser.add_argument("models", nargs="+", metavar="NAME=CHECKPOINT[,K]")
     parser.add_argument("--limit", type=int, default=None, help="only the first N images (a quick check)")
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--output", default=str(ROOT / "outputs" / "ecssd"))
@@ -47,14 +52,21 @@ def main() -> None:
     rows = []
     for spec in args.models:
         name, checkpoint_path = spec.split("=", 1)
+        refine_steps = None
+        if "," in checkpoint_path:
+            checkpoint_path, steps = checkpoint_path.rsplit(",", 1)
+            refine_steps = int(steps)
         checkpoint = read_checkpoint(checkpoint_path)
         folder = Path(args.output) / name
-        predictor = Predictor(checkpoint.path, samples=args.samples)
+        predictor = Predictor(checkpoint.path, samples=args.samples, refine_steps=refine_steps)
         done = folder.is_dir() and all((folder / f"{p.stem}.png").exists() for p in images)
-        seconds_per_image = float("nan")
+        timing_file = folder / "timing.json"
         if args.overwrite or not done:
             timing = predict_files(predictor, images, folder)
-            seconds_per_image = timing["seconds_per_image"]
+            timing["threads"] = torch.get_num_threads()
+            write_json(timing_file, timing)
+        timing = json.loads(timing_file.read_text()) if timing_file.exists() else {}
+        seconds_per_image = timing.get("seconds_per_image", float("nan"))
         result = evaluate_sod(ECSSD / "masks", name, folder, intersection=args.limit is not None)
         training = checkpoint.training
         rows.append(
@@ -83,8 +95,10 @@ def main() -> None:
         + provenance()
         + f"\nTrained on the 2,639 DUTS-TR images of `../shared/data/duts-tr/`, evaluated on "
         f"{len(images)} ECSSD images with `gensal evaluate` conventions (PySODMetrics; max F over 256 "
-        "thresholds of the per-image F curves). Prediction time includes reading and writing files, on "
-        f"{torch.get_num_threads()} threads (blank: maps were already predicted).\n\n" + "\n".join(lines) + "\n"
+        "thresholds of the per-image F curves). Prediction time per image includes reading and writing "
+        "files, on this machine's 2 cores (measured when the maps were made; `timing.json` beside them).\n\n"
+        + "\n".join(lines)
+        + "\n"
     )
     print(body)
     if not args.no_write:
