@@ -77,7 +77,7 @@ def _one_thread_per_worker() -> None:
     """Keep each worker process to one thread: the workers already fill the cores, and BLAS or OpenCV
     threads on top of them oversubscribe (measured: 2 workers took 39 s instead of 7 s on 2 cores)."""
     cv2.setNumThreads(1)
-    threadpool_limits(1)  # applies on construction and stays for the life of the worker
+    threadpool_limits(1, user_api="blas")  # BLAS only: OpenMP runtimes (torch) are not fork-safe
 
 
 def parallel_map(
