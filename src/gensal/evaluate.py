@@ -8,12 +8,13 @@ default. Results go to ``metrics.json`` (summary, per-image scores and curves) a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io as _stringio
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,11 +74,21 @@ def default_workers() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
-def _one_thread_per_worker() -> None:
-    """Keep each worker process to one thread: the workers already fill the cores, and BLAS or OpenCV
-    threads on top of them oversubscribe (measured: 2 workers took 39 s instead of 7 s on 2 cores)."""
+@contextlib.contextmanager
+def _one_thread_per_worker() -> Iterator[None]:
+    """Keep worker processes to one thread each: the workers already fill the cores, and BLAS or OpenCV
+    threads on top of them oversubscribe (measured: 2 workers took 39 s instead of 7 s on 2 cores).
+
+    The limits are set in the parent around the pool's creation and inherited by the forked workers:
+    changing them inside a forked child can hang (the parent's thread pools do not exist there).
+    """
+    previous = cv2.getNumThreads()
     cv2.setNumThreads(1)
-    threadpool_limits(1, user_api="blas")  # BLAS only: OpenMP runtimes (torch) are not fork-safe
+    try:
+        with threadpool_limits(1, user_api="blas"):
+            yield
+    finally:
+        cv2.setNumThreads(previous)
 
 
 def parallel_map(
@@ -93,7 +104,7 @@ def parallel_map(
                 bar.update()
             return
         chunksize = max(1, min(32, len(items) // (workers * 8)))
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_one_thread_per_worker) as pool:
+        with _one_thread_per_worker(), multiprocessing.get_context("fork").Pool(workers) as pool:
             for result in pool.imap(function, items, chunksize=chunksize):
                 yield result
                 bar.update()
