@@ -6,6 +6,7 @@ import multiprocessing
 import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import scipy.io as sio
@@ -130,6 +131,153 @@ def _weighted_f_reference(pred, gt):
     precision = tp / (tp + weighted[~gt].sum() + sod.EPS)
     recall = 1 - weighted[gt].mean()
     return 2 * recall * precision / (recall + precision + sod.EPS)
+
+
+# ------------------------------------------------------------- 8-bit maps: histograms against per-pixel code
+_SCALARS = ("mae", "s_measure", "weighted_f", "adaptive_f", "adaptive_e")
+_CURVES = ("precision", "recall", "f_curve", "e_curve")
+
+
+def _assert_histogram_path_matches_per_pixel_path(code: np.ndarray, gt: np.ndarray) -> sod.SODImageScores:
+    """``score_image`` of an 8-bit map (histograms) against the same map as floats (per-pixel functions).
+
+    ``code / 255.0`` goes through the same floating-point normalisation as the 8-bit lookup table, so the
+    two paths see bit-identical predictions; they differ only in how they sum.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the per-pixel path's empty quadrants
+        reference = sod.score_image(code / 255.0, gt)
+    scores = sod.score_image(code, gt)
+    for name in _SCALARS:
+        assert getattr(scores, name) == pytest.approx(getattr(reference, name), abs=1e-12), name
+    for name in _CURVES:
+        np.testing.assert_array_equal(getattr(scores, name), getattr(reference, name), err_msg=name)
+    return scores
+
+
+def _blobs(rng, shape, fraction) -> np.ndarray:
+    """A mask of smooth random blobs (touching the border at random) covering about ``fraction`` of it."""
+    from scipy.ndimage import gaussian_filter
+
+    field = gaussian_filter(rng.normal(size=shape), sigma=min(shape) / 8)
+    return field > np.quantile(field, 1 - fraction)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_uint8_maps_score_as_their_float_copies(seed):
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(20, 90, 2))
+    gt = _blobs(rng, shape, fraction=rng.uniform(0.05, 0.6))
+    kind = seed % 4
+    if kind == 0:  # noise
+        code = rng.integers(0, 256, shape, dtype=np.uint8)
+    elif kind == 1:  # a soft prediction of the mask, mostly 0 outside it
+        code = np.clip(gt * 200.0 + rng.normal(0, 40, shape) - 30, 0, 255).astype(np.uint8)
+    elif kind == 2:  # a few levels, none of them 0
+        code = rng.choice(np.array([17, 90, 91, 230], np.uint8), shape)
+    else:  # a blurred mask, shifted
+        code = np.roll((_blobs(rng, shape, 0.3) * 255).astype(np.uint8), 3, axis=1)
+    scores = _assert_histogram_path_matches_per_pixel_path(code, gt.astype(np.uint8) * 255)
+    assert scores.weighted_f == pytest.approx(_weighted_f_reference(*sod.prepare(code, gt)), abs=1e-12)
+
+
+def _edge_cases() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(7)
+    soft = rng.integers(0, 256, (12, 15), dtype=np.uint8)
+    box = _binary((12, 15), (3, 9, 4, 11))
+    last_row = np.zeros((6, 7), np.uint8)
+    last_row[-1, 2:5] = 255
+    one_fg = np.zeros((2, 2), np.uint8)
+    one_fg[0, 0] = 255
+    return {
+        "empty mask": (soft, np.zeros_like(soft)),
+        "full mask": (soft, np.full_like(soft, 255)),
+        "constant 0": (np.zeros_like(soft), box),
+        "constant 51": (np.full_like(soft, 51), box),
+        "constant 255": (np.full_like(soft, 255), box),
+        "constant, empty mask": (np.full_like(soft, 51), np.zeros_like(soft)),
+        "binary prediction": (box[::-1].copy(), box),
+        "1x1 foreground": (np.array([[77]], np.uint8), np.array([[255]], np.uint8)),
+        "1x1 background": (np.array([[77]], np.uint8), np.array([[0]], np.uint8)),
+        "1x2": (np.array([[10, 200]], np.uint8), np.array([[255, 0]], np.uint8)),
+        "2x1": (np.array([[10], [200]], np.uint8), np.array([[0], [255]], np.uint8)),
+        "2x2, 1-pixel quadrants": (np.array([[10, 200], [90, 30]], np.uint8), one_fg),
+        "3x3 centre": (np.arange(9, dtype=np.uint8).reshape(3, 3) * 20, _binary((3, 3), (1, 2, 1, 2))),
+        "mask in the last row": (soft[:6, :7].copy(), last_row),
+        "mask in the last column": (soft[:7, :6].copy(), last_row.T.copy()),
+        "boolean mask": (soft, box > 128),
+        "strided inputs": (soft[::2, ::3], box[::2, ::3]),
+    }
+
+
+@pytest.mark.parametrize("case", list(_edge_cases()))
+def test_uint8_edge_cases_score_as_their_float_copies(case):
+    code, gt = _edge_cases()[case]
+    scores = _assert_histogram_path_matches_per_pixel_path(code, gt)
+    if case.startswith("mask in the last"):
+        # Two quadrants are empty; as in the per-pixel code their NaN makes S 0 (PySODMetrics: NaN).
+        assert scores.s_measure == 0.0
+
+
+def test_boolean_and_uint8_masks_score_the_same():
+    code, gt = _edge_cases()["strided inputs"]
+    a, b = sod.score_image(code, gt), sod.score_image(code, gt > 128)
+    assert a.scalars() == b.scalars()
+
+
+@pytest.mark.parametrize("shape", [(5, 6), (9, 14), (23, 17)])
+@pytest.mark.parametrize("value", [51, 200])
+def test_constant_quadrants_take_numpys_mean(shape, value):
+    # numpy's mean of a window full of 0.2 (or 200/255) is an ulp off for some of these quadrants: the
+    # per-pixel variance is then tiny instead of 0, and the quadrant inside (or outside) the mask scores 0
+    # instead of 1. The histogram path reproduces that.
+    gt = np.zeros(shape, np.uint8)
+    gt[shape[0] // 2 :, shape[1] // 2 :] = 255
+    _assert_histogram_path_matches_per_pixel_path(np.full(shape, value, np.uint8), gt)
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")
+def test_adaptive_threshold_ties_follow_the_per_pixel_mean(monkeypatch):
+    # Values 0, 1/3 and 1 with 2 * mean = 1/3 in exact arithmetic: whether the 1/3 pixel is positive
+    # depends on the last bit of the mean, i.e. on the summation order.
+    cases = []
+    for start in range(0, 40, 3):
+        code = np.zeros((1, 50), np.uint8)
+        code[0, start : start + 8] = 255
+        code[0, start + 8] = 85
+        gt = np.zeros(code.shape, bool)
+        gt[0, [0, start + 8]] = True
+        _assert_histogram_path_matches_per_pixel_path(code, gt)
+        cases.append((code, gt))
+    # Without the tie guard the sum over codes rounds the other way on some of them.
+    monkeypatch.setattr(sod, "_THRESHOLD_TIE", 0.0)
+    assert any(sod.score_image(c, g).adaptive_f != sod.score_image(c / 255.0, g).adaptive_f for c, g in cases)
+
+
+def test_histogram_fallback_for_large_images_counts_the_same(monkeypatch):
+    rng = np.random.default_rng(3)
+    gt = _blobs(rng, (40, 50), 0.3)
+    code = np.clip(gt * 180.0 + rng.normal(0, 50, gt.shape), 0, 255).astype(np.uint8)
+    expected = sod.score_image(code, gt)
+    monkeypatch.setattr(sod, "_CALCHIST_MAX_PIXELS", 0)  # np.bincount instead of cv2.calcHist
+    scores = sod.score_image(code, gt)
+    assert scores.scalars() == expected.scalars()
+    for name in _CURVES:
+        np.testing.assert_array_equal(getattr(scores, name), getattr(expected, name))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_nearest_foreground_makes_scipys_choice(seed):
+    from scipy.ndimage import distance_transform_edt
+
+    rng = np.random.default_rng(seed)
+    blocks = np.kron(rng.random((8, 10)) < 0.3, np.ones((3, 2), bool))  # straight edges: many equal distances
+    mask = blocks | (rng.random(blocks.shape) < 0.03)
+    window = np.ones((sod.WFM_GAUSS_SIZE, sod.WFM_GAUSS_SIZE), np.uint8)
+    band = np.flatnonzero(cv2.dilate(mask.view(np.uint8), window).view(bool) & ~mask)
+    rows, cols = distance_transform_edt(~mask, return_distances=False, return_indices=True)
+    expected = (rows * mask.shape[1] + cols).ravel()[band]
+    np.testing.assert_array_equal(sod._nearest_foreground(mask, band), expected)
 
 
 def test_accumulator_update_reset_and_bad_mode():

@@ -25,6 +25,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -57,43 +58,47 @@ def prepare(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Raises:
         InputError: if the shapes differ or are not 2-D, or a float prediction holds NaN or leaves [0, 1].
     """
-    pred, gt, _ = _prepare(pred, gt)
-    return pred, gt
+    gt = _binary_mask(pred, gt)
+    if pred.dtype == np.uint8:
+        present = np.flatnonzero(np.bincount(pred.ravel(), minlength=256))
+        return _value_table(present[0], present[-1])[pred], gt
+    return _normalise_float(pred), gt
 
 
-def _prepare(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """:func:`prepare`, plus the ``uint8(pred * 255)`` levels when they come for free (``uint8`` input)."""
+def _binary_mask(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Check that ``pred`` and ``gt`` are 2-D and of one size; return the boolean mask ``gt > 128``."""
     if pred.ndim != 2 or gt.ndim != 2:
         raise InputError(f"prediction and ground truth must be 2-D, got {pred.shape} and {gt.shape}")
     if pred.shape != gt.shape:
         raise InputError(f"prediction has size {pred.shape} but ground truth has size {gt.shape}")
-    gt = gt if gt.dtype == bool else gt > GT_THRESHOLD
-    if pred.dtype == np.uint8:
-        pred, levels = _normalise_uint8(pred)
-        return pred, gt, levels
+    return gt if gt.dtype == bool else gt > GT_THRESHOLD
+
+
+def _normalise_float(pred: np.ndarray) -> np.ndarray:
+    """Min-max normalise a float map in [0, 1] (left as it is when constant)."""
     pred = np.asarray(pred, dtype=np.float64)
     if not np.isfinite(pred).all():
         raise InputError("prediction contains NaN or infinite values")
-    if pred.min() < 0 or pred.max() > 1:
-        raise InputError(f"a float prediction must lie in [0, 1], got [{pred.min():g}, {pred.max():g}]")
     low, high = pred.min(), pred.max()
+    if low < 0 or high > 1:
+        raise InputError(f"a float prediction must lie in [0, 1], got [{low:g}, {high:g}]")
     if high != low:
         pred = (pred - low) / (high - low)
-    return pred, gt, None
+    return pred
 
 
-def _normalise_uint8(pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``mapminmax(pred / 255)`` and its ``uint8(x * 255)`` levels, through 256-entry lookup tables.
+def _value_table(lowest: int, highest: int) -> np.ndarray:
+    """``mapminmax(code / 255)`` for every 8-bit code, given the lowest and highest code of the image.
 
-    Each table entry is computed with the same floating-point operations as the per-pixel formula, so the
-    result is bit-identical to normalising every pixel, at a fraction of the cost.
+    Each entry is computed with the same floating-point operations as the per-pixel formula, so looking
+    pixels up in the table is bit-identical to normalising each of them. Codes outside
+    ``lowest..highest`` (absent from the image) get values outside [0, 1].
     """
     values = np.arange(256) / 255.0
-    present = np.flatnonzero(np.bincount(pred.ravel(), minlength=256))
-    low, high = values[present[0]], values[present[-1]]
+    low, high = values[lowest], values[highest]
     if high != low:
         values = (values - low) / (high - low)
-    return values[pred], (values * 255).astype(np.uint8)[pred]
+    return values
 
 
 def mae(pred: np.ndarray, gt: np.ndarray) -> float:
@@ -123,6 +128,10 @@ def _ssim(pred: np.ndarray, gt: np.ndarray) -> float:
     sigma_x = np.dot(dx, dx) / (n - 1 + EPS)
     sigma_y = np.dot(dy, dy) / (n - 1 + EPS)
     sigma_xy = np.dot(dx, dy) / (n - 1 + EPS)
+    return _ssim_score(x, y, sigma_x, sigma_y, sigma_xy)
+
+
+def _ssim_score(x: float, y: float, sigma_x: float, sigma_y: float, sigma_xy: float) -> float:
     alpha = 4.0 * x * y * sigma_xy
     beta = (x * x + y * y) * (sigma_x + sigma_y)
     if alpha != 0:
@@ -130,12 +139,25 @@ def _ssim(pred: np.ndarray, gt: np.ndarray) -> float:
     return 1.0 if beta == 0 else 0.0
 
 
+def _quadrants(shape: tuple[int, int], cy: int, cx: int) -> list[tuple[tuple[slice, slice], float]]:
+    """The four windows split at row ``cy`` and column ``cx`` (top-left first), each with its area share."""
+    h, w = shape
+    area = h * w
+    w_lt = cx * cy / area
+    w_rt = cy * (w - cx) / area
+    w_lb = (h - cy) * cx / area
+    w_rb = 1.0 - w_lt - w_rt - w_lb
+    top, bottom, left, right = slice(0, cy), slice(cy, h), slice(0, cx), slice(cx, w)
+    return [((top, left), w_lt), ((top, right), w_rt), ((bottom, left), w_lb), ((bottom, right), w_rb)]
+
+
 def s_measure(pred: np.ndarray, gt: np.ndarray, alpha: float = S_ALPHA) -> float:
     """Structure measure S = alpha * S_object + (1 - alpha) * S_region (Fan et al., ICCV 2017).
 
     Follows PySODMetrics ``Smeasure``: the split point is the rounded centroid of the mask (numpy's
     round-half-to-even) plus one, as in the MATLAB code's 1-based indexing; an empty mask gives
-    ``1 - mean(pred)`` and a full mask ``mean(pred)``.
+    ``1 - mean(pred)`` and a full mask ``mean(pred)``. A centroid in the last row or column leaves two
+    quadrants empty; their NaN scores make S 0 here (``max(0, NaN)``), where PySODMetrics returns NaN.
     """
     gt_mean = np.mean(gt)
     if gt_mean == 0:
@@ -144,22 +166,13 @@ def s_measure(pred: np.ndarray, gt: np.ndarray, alpha: float = S_ALPHA) -> float
         return float(np.mean(pred))
     object_score = _s_object(pred[gt]) * gt_mean + _s_object(1.0 - pred[~gt]) * (1.0 - gt_mean)
 
-    h, w = gt.shape
     rows, cols = np.nonzero(gt)
     cy = int(np.round(rows.mean())) + 1
     cx = int(np.round(cols.mean())) + 1
-    area = h * w
-    w_lt = cx * cy / area
-    w_rt = cy * (w - cx) / area
-    w_lb = (h - cy) * cx / area
-    w_rb = 1.0 - w_lt - w_rt - w_lb
     gtf = gt.astype(np.float64)
-    region_score = (
-        _ssim(pred[:cy, :cx], gtf[:cy, :cx]) * w_lt
-        + _ssim(pred[:cy, cx:], gtf[:cy, cx:]) * w_rt
-        + _ssim(pred[cy:, :cx], gtf[cy:, :cx]) * w_lb
-        + _ssim(pred[cy:, cx:], gtf[cy:, cx:]) * w_rb
-    )
+    region_score = 0.0
+    for window, weight in _quadrants(gt.shape, cy, cx):
+        region_score += _ssim(pred[window], gtf[window]) * weight
     return float(max(0.0, alpha * object_score + (1.0 - alpha) * region_score))
 
 
@@ -173,32 +186,96 @@ def _matlab_gaussian_1d(size: int, sigma: float) -> np.ndarray:
 
 
 _WFM_KERNEL = _matlab_gaussian_1d(WFM_GAUSS_SIZE, WFM_GAUSS_SIGMA)
+_WFM_RADIUS = WFM_GAUSS_SIZE // 2
+_WFM_WINDOW = np.ones((WFM_GAUSS_SIZE, WFM_GAUSS_SIZE), np.uint8)
+_NEAREST_REACH = math.isqrt(2 * _WFM_RADIUS**2)
+_NEAREST_OFFSETS = np.array(
+    sorted(
+        (
+            (dr, dc)
+            for dr in range(-_NEAREST_REACH, _NEAREST_REACH + 1)
+            for dc in range(-_NEAREST_REACH, _NEAREST_REACH + 1)
+            if 0 < dr * dr + dc * dc <= 2 * _WFM_RADIUS**2
+        ),
+        key=lambda offset: (offset[0] ** 2 + offset[1] ** 2, offset[1], offset[0]),
+    )
+)
+"""(row, column) offsets from a background pixel within the smoothing window of the foreground to every
+foreground pixel that can be its nearest, in the order scipy prefers them: distance, column, row."""
+_NEAREST_CHUNK = 2**14
 
 
-def _foreground_crop(gt: np.ndarray, margin: int) -> tuple[slice, slice]:
-    """Bounding box of the mask's foreground, grown by ``margin`` pixels and clipped to the image."""
-    rows = np.flatnonzero(gt.any(axis=1))
-    cols = np.flatnonzero(gt.any(axis=0))
-    h, w = gt.shape
+def _nearest_foreground(mask: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """Flat index of the nearest foreground pixel of each of ``pixels``, the one scipy would pick.
+
+    ``scipy.ndimage.distance_transform_edt(~mask, return_indices=True)`` runs Maurer et al.'s separable
+    feature transform: the nearest foreground pixel within each column (the upper one of two equally
+    near), then the lower envelope of those along each row, whose query keeps the leftmost of equally near
+    candidates. Among the foreground pixels nearest to a pixel it therefore returns the one in the
+    leftmost column, and the upper one in that column. Taking the first foreground pixel in the order of
+    :data:`_NEAREST_OFFSETS` makes the same choice, reading only the neighbourhood of each pixel.
+
+    Args:
+        mask: (h, w) boolean mask.
+        pixels: flat indices of background pixels that each lie within ``_WFM_RADIUS`` rows and columns
+            of a foreground pixel (so their nearest one is at most ``2 * _WFM_RADIUS**2`` away, squared).
+
+    Returns:
+        The flat indices of their nearest foreground pixels.
+    """
+    h, w = mask.shape
+    reach = _NEAREST_REACH
+    padded = np.zeros((h + 2 * reach, w + 2 * reach), bool)
+    padded[reach : reach + h, reach : reach + w] = mask
+    padded_offsets = _NEAREST_OFFSETS @ [padded.shape[1], 1]
+    rows, cols = np.divmod(pixels, w)
+    centres = (rows + reach) * padded.shape[1] + cols + reach
+    offsets = _NEAREST_OFFSETS @ [w, 1]
+    nearest = pixels.copy()
+    for start in range(0, pixels.size, _NEAREST_CHUNK):  # bounds the (pixels, offsets) scratch array
+        part = slice(start, start + _NEAREST_CHUNK)
+        first = padded.ravel()[centres[part, None] + padded_offsets].argmax(axis=1)
+        nearest[part] += offsets[first]
+    return nearest
+
+
+def _foreground_box(rows: np.ndarray, cols: np.ndarray) -> tuple[slice, slice]:
+    """Bounding box of the foreground, from per-row and per-column foreground counts (or flags)."""
+    rows, cols = np.flatnonzero(rows), np.flatnonzero(cols)
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def _grow(box: tuple[slice, slice], margin: int, shape: tuple[int, int]) -> tuple[slice, slice]:
+    """``box`` grown by ``margin`` pixels on every side and clipped to an image of size ``shape``."""
+    (rows, cols), (h, w) = box, shape
     return (
-        slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
-        slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)),
+        slice(max(rows.start - margin, 0), min(rows.stop + margin, h)),
+        slice(max(cols.start - margin, 0), min(cols.stop + margin, w)),
     )
 
 
-def _background_distances(gt: np.ndarray) -> np.ndarray:
-    """Exact Euclidean distance of each background pixel (``gt[~gt]`` order) to the nearest foreground.
+def _distances_to_foreground(gt: np.ndarray, box: tuple[slice, slice], pixels: np.ndarray) -> np.ndarray:
+    """Exact Euclidean distance from background ``pixels`` (flat indices) to the nearest foreground pixel.
 
-    OpenCV's exact transform (Felzenszwalb & Huttenlocher) returns ``float32``; squared distances are
-    integers, so rounding the squared ``float32`` value recovers them exactly while they stay below
-    2**20, and the ``float64`` square root then equals ``scipy.ndimage.distance_transform_edt``.
-    Larger distances fall back to scipy.
+    The transform runs on the smallest window holding the foreground's bounding box ``box`` and the
+    pixels: every foreground pixel lies in it, so the distances are those of the whole image. OpenCV's
+    exact transform (Felzenszwalb & Huttenlocher) returns ``float32``; squared distances are integers, so
+    rounding the squared ``float32`` value recovers them exactly while they stay below 2**20, and the
+    ``float64`` square root then equals ``scipy.ndimage.distance_transform_edt``. Larger distances fall
+    back to scipy.
     """
-    background = ~gt
-    dist32 = cv2.distanceTransform(background.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    squared = np.round(dist32[background].astype(np.float64) ** 2)
-    if squared.size and squared.max() >= 2**20:
-        return distance_transform_edt(background)[background]
+    if pixels.size == 0:
+        return np.zeros(0)
+    rows, cols = np.divmod(pixels, gt.shape[1])
+    top, bottom = min(box[0].start, rows[0]), max(box[0].stop, rows[-1] + 1)
+    left, right = min(box[1].start, cols.min()), max(box[1].stop, cols.max() + 1)
+    rows -= top
+    cols -= left
+    background = ~gt[top:bottom, left:right]
+    dist32 = cv2.distanceTransform(background.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    squared = np.round(dist32[rows, cols].astype(np.float64) ** 2)
+    if squared.max() >= 2**20:
+        return distance_transform_edt(background)[rows, cols]
     return np.sqrt(squared)
 
 
@@ -209,51 +286,83 @@ def weighted_f_measure(pred: np.ndarray, gt: np.ndarray, beta2: float = WEIGHTED
     7x7 Gaussian (sigma 5, zero padding) and weighted by ``2 - exp(log(0.5) / 5 * distance)``. An empty
     mask scores 0, as in the toolbox.
 
-    Two exact shortcuts keep it fast: the smoothed error is only read on the foreground, so the
-    nearest-foreground transfer and the (separable) smoothing run on the foreground's bounding box grown
-    by the kernel radius; and the background distances come from OpenCV (see
-    :func:`_background_distances`). Both give bit-identical results to the full computation.
+    Exact shortcuts keep it fast: the smoothed error is only read on the foreground, so the (separable)
+    smoothing runs on the foreground's bounding box grown by the kernel radius, and the nearest-foreground
+    transfer is only needed for the background pixels within the kernel's reach of the foreground, whose
+    nearest foreground pixel is a few pixels away (:func:`_nearest_foreground`); the weighted false
+    positives only need the background pixels with a non-zero error, and their distances come from
+    OpenCV (:func:`_distances_to_foreground`). All give the result of the full computation, up to the
+    order of summation.
     """
     if not gt.any():
         return 0.0
-    error = np.abs(pred - gt)
-    crop = _foreground_crop(gt, WFM_GAUSS_SIZE // 2)
-    gt_c, error_c = gt[crop], error[crop]
-    idx_r, idx_c = distance_transform_edt(~gt_c, return_distances=False, return_indices=True)
-    smoothed = cv2.sepFilter2D(
-        error_c[idx_r, idx_c], cv2.CV_64F, _WFM_KERNEL, _WFM_KERNEL, borderType=cv2.BORDER_CONSTANT
-    )
-    fg_error = np.minimum(smoothed[gt_c], error_c[gt_c])
+    box = _foreground_box(gt.any(axis=1), gt.any(axis=0))
+    crop = _grow(box, _WFM_RADIUS, gt.shape)
+    background = np.flatnonzero((pred != 0) & ~gt)
+    bg_error = np.abs(pred.ravel()[background])
+    return _weighted_f(gt, box, np.abs(pred[crop] - 1.0), background, bg_error, beta2)
 
-    weight = 2.0 - np.exp(np.log(0.5) / 5.0 * _background_distances(gt))
-    fp_w = np.dot(error[~gt], weight)
-    tp_w = fg_error.size - fg_error.sum()
-    recall = 1.0 - fg_error.mean()
+
+def _weighted_f(
+    gt: np.ndarray,
+    box: tuple[slice, slice],
+    fg_error: np.ndarray,
+    background: np.ndarray,
+    bg_error: np.ndarray,
+    beta2: float,
+) -> float:
+    """:func:`weighted_f_measure` from the errors it reads.
+
+    Args:
+        gt: (H, W) boolean mask with at least one foreground pixel.
+        box: the foreground's bounding box.
+        fg_error: ``|pred - 1|`` on ``box`` grown by the kernel radius (its background is overwritten).
+        background: flat indices of the background pixels with a non-zero error (prediction).
+        bg_error: their errors, ``|pred|``.
+        beta2: F-measure weight.
+    """
+    gt_c = gt[_grow(box, _WFM_RADIUS, gt.shape)]
+    # The smoothed error is only read on the foreground, so only the background pixels within the window
+    # of a foreground pixel need their nearest foreground pixel's error; other background pixels keep an
+    # unread value.
+    window_reach = cv2.dilate(gt_c.view(np.uint8), _WFM_WINDOW).view(bool)
+    band = np.flatnonzero(window_reach > gt_c)
+    flat = fg_error.reshape(-1)
+    flat[band] = flat[_nearest_foreground(gt_c, band)]
+    transferred = flat.reshape(gt_c.shape)
+    smoothed = cv2.sepFilter2D(transferred, cv2.CV_64F, _WFM_KERNEL, _WFM_KERNEL, borderType=cv2.BORDER_CONSTANT)
+    fg_error_sum = np.minimum(smoothed, transferred, out=smoothed)[gt_c].sum()
+    n_fg = np.count_nonzero(gt_c)
+
+    weight = 2.0 - np.exp(np.log(0.5) / 5.0 * _distances_to_foreground(gt, box, background))
+    fp_w = np.dot(bg_error, weight)
+    tp_w = n_fg - fg_error_sum
+    recall = 1.0 - fg_error_sum / n_fg
     precision = tp_w / (tp_w + fp_w + EPS)
     return float((1 + beta2) * recall * precision / (recall + beta2 * precision + EPS))
 
 
 # ------------------------------------------------------------------------------ threshold counts, F and E
-def threshold_counts(
-    pred: np.ndarray, gt: np.ndarray, levels: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def threshold_counts(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """True and false positives at the 256 thresholds 255, 254, ..., 0 on ``uint8(pred * 255)``.
 
     Args:
         pred: (H, W) normalised prediction in [0, 1].
         gt: (H, W) boolean mask.
-        levels: ``uint8(pred * 255)`` if already known.
 
     Returns:
         ``(tp, fp)``, each ``int64`` of shape (256,): pixels with ``uint8(pred * 255) >= 255 - i`` inside
         and outside the mask.
     """
-    if levels is None:
-        levels = (pred * 255).astype(np.uint8)
+    levels = (pred * 255).astype(np.uint8)
     hist = np.bincount(levels.ravel() + NUM_THRESHOLDS * gt.ravel(), minlength=2 * NUM_THRESHOLDS)
-    fp = np.cumsum(hist[NUM_THRESHOLDS - 1 :: -1])
-    tp = np.cumsum(hist[: NUM_THRESHOLDS - 1 : -1])
-    return tp, fp
+    return _counts_at_thresholds(hist.reshape(2, NUM_THRESHOLDS).T)
+
+
+def _counts_at_thresholds(level_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(tp, fp)`` of :func:`threshold_counts` from (256, 2) pixel counts per level, outside and inside."""
+    at_or_above = np.cumsum(level_counts[::-1], axis=0)
+    return at_or_above[:, 1], at_or_above[:, 0]
 
 
 def _safe_divide(numerator, denominator):
@@ -305,6 +414,151 @@ def e_measure_from_counts(tp, fp, n_fg: int, n_pixels: int):
     return total / (n_pixels - 1 + EPS)
 
 
+# ------------------------------------------------------------------------- 8-bit predictions, by histogram
+_CALCHIST_MAX_PIXELS = 2**24
+"""``cv2.calcHist`` counts in ``float32``, exact below 2**24 per bin; larger windows use ``np.bincount``."""
+
+_THRESHOLD_TIE = 1e-9
+"""A code value this close to the adaptive threshold has the threshold recomputed from the per-pixel
+mean (numpy's summation order), so the binarisation matches PySODMetrics even on an exact tie."""
+
+
+def _joint_histogram(code: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(256, 2) ``int64`` pixel counts of each 8-bit code outside (``[:, 0]``) and inside the mask.
+
+    Args:
+        code: (h, w) ``uint8`` prediction window.
+        mask: (h, w) ``uint8`` mask window holding 0 and 1.
+    """
+    if code.size == 0:
+        return np.zeros((256, 2), np.int64)
+    if code.size < _CALCHIST_MAX_PIXELS:
+        return cv2.calcHist([code, mask], [0, 1], None, [256, 2], [0, 256, 0, 2]).astype(np.int64)
+    return np.bincount(code.ravel().astype(np.intp) * 2 + mask.ravel(), minlength=512).reshape(256, 2)
+
+
+def _mean_from_counts(values: np.ndarray, counts: np.ndarray) -> float:
+    return float(counts @ values / counts.sum())
+
+
+def _s_object_from_counts(values: np.ndarray, counts: np.ndarray) -> float:
+    """:func:`_s_object` of pixels holding ``values`` ``counts`` times (centred sums, as ``np.std``)."""
+    n = counts.sum()
+    mean = _mean_from_counts(values, counts)
+    std = np.sqrt(counts @ np.square(values - mean) / (n - 1)) if n > 1 else 0.0
+    return 2.0 * mean / (mean * mean + 1.0 + std + EPS)
+
+
+def _ssim_from_counts(
+    values: np.ndarray, counts: np.ndarray, shape: tuple[int, int], window: tuple[slice, slice]
+) -> float:
+    """:func:`_ssim` of a window of the image from its (code, mask) counts.
+
+    Args:
+        values: normalised value of each code.
+        counts: (codes, 2) pixel counts of the window outside and inside the mask.
+        shape: the image's size.
+        window: the window's rows and columns.
+    """
+    total = counts.sum(axis=1)
+    n = total.sum()
+    if n == 0:
+        return np.nan  # as np.mean of an empty window
+    n_fg = counts[:, 1].sum()
+    present = np.flatnonzero(total)
+    if present.size == 1 and values[present[0]] not in (0.0, 1.0):  # sums of 0s and 1s are exact
+        # A constant window: in exact arithmetic its mean is the value and its variance 0, but numpy's
+        # per-pixel sum can be an ulp off, which makes the variance tiny instead of 0 and flips the
+        # score of a window inside (or outside) the mask from 1 to 0. Sum in numpy's order to match.
+        x = np.mean(np.full(shape, values[present[0]])[window])
+    else:
+        x = _mean_from_counts(values, total)
+    y = n_fg / n
+    dx = values - x
+    denominator = n - 1 + EPS
+    sigma_x = total @ np.square(dx) / denominator
+    sigma_y = ((n - n_fg) * y * y + n_fg * (1.0 - y) * (1.0 - y)) / denominator
+    sigma_xy = ((counts[:, 1] @ dx) * (1.0 - y) - (counts[:, 0] @ dx) * y) / denominator
+    return _ssim_score(x, y, sigma_x, sigma_y, sigma_xy)
+
+
+def _score_codes(code: np.ndarray, gt: np.ndarray) -> SODImageScores:
+    """:func:`score_image` of an 8-bit prediction, mostly from (code, mask) histograms.
+
+    The normalised prediction takes one value per code, so MAE, the mean, the threshold and adaptive
+    counts and the S-measure's object term are sums over the codes of a pixel count times a function of
+    the code's value; the region term needs the counts of each quadrant, which add up to the image's, so
+    the image is read once. Means and variances are centred sums, like numpy's per-pixel ones, and agree
+    with them to rounding. The weighted F-measure reads the prediction through lookup tables on the pixels
+    it needs.
+
+    Args:
+        code: (H, W) ``uint8`` prediction, C-contiguous.
+        gt: (H, W) boolean mask, C-contiguous.
+    """
+    h, w = code.shape
+    n_pixels = code.size
+    mask = gt.view(np.uint8)
+    row_counts = cv2.reduce(mask, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    col_counts = cv2.reduce(mask, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    n_fg = int(row_counts.sum())
+    quadrants = []
+    if 0 < n_fg < n_pixels:
+        # The centroid from integer sums: np.nonzero(gt)[k].mean() sums the same integers exactly.
+        cy = int(np.round(np.dot(np.arange(h), row_counts) / n_fg)) + 1
+        cx = int(np.round(np.dot(np.arange(w), col_counts) / n_fg)) + 1
+        quadrants = [
+            (window, weight, _joint_histogram(code[window], mask[window]))
+            for window, weight in _quadrants(code.shape, cy, cx)
+        ]
+        counts = sum(window_counts for _, _, window_counts in quadrants)
+    else:
+        counts = _joint_histogram(code, mask)
+    present = np.flatnonzero(counts.any(axis=1))
+    lowest = present[0]
+    table = _value_table(lowest, present[-1])
+    codes = slice(lowest, present[-1] + 1)  # values outside the image's range are not in [0, 1]
+    values, counts = table[codes], counts[codes]
+    background, foreground = counts[:, 0], counts[:, 1]
+
+    mean = _mean_from_counts(values, background + foreground)
+    mae_value = (background @ values + foreground @ np.abs(values - 1.0)) / n_pixels
+
+    threshold = min(2.0 * mean, 1.0)
+    if np.any(np.abs(values - threshold) < _THRESHOLD_TIE):
+        threshold = adaptive_threshold(table[code])
+    positive = values >= threshold
+    tp_a, fp_a = int(foreground[positive].sum()), int(background[positive].sum())
+
+    level_counts = np.zeros((NUM_THRESHOLDS, 2), np.int64)
+    np.add.at(level_counts, (values * 255).astype(np.uint8), counts)
+    tp, fp = _counts_at_thresholds(level_counts)
+
+    if n_fg == 0:
+        s = 1.0 - mean
+    elif n_fg == n_pixels:
+        s = mean
+    else:
+        gt_mean = n_fg / n_pixels
+        fg_score = _s_object_from_counts(values, foreground) * gt_mean
+        bg_score = _s_object_from_counts(1.0 - values, background) * (1.0 - gt_mean)
+        region_score = 0.0
+        for window, weight, window_counts in quadrants:
+            region_score += _ssim_from_counts(values, window_counts[codes], code.shape, window) * weight
+        s = max(0.0, S_ALPHA * (fg_score + bg_score) + (1.0 - S_ALPHA) * region_score)
+
+    weighted_f = 0.0
+    if n_fg:
+        box = _foreground_box(row_counts, col_counts)
+        fg_error = np.abs(table - 1.0)[code[_grow(box, _WFM_RADIUS, gt.shape)]]
+        # A background pixel's error is its value, 0 only for the lowest code (unless the map is constant).
+        has_error = code > lowest if table[lowest] == 0 else np.ones_like(gt)
+        background_pixels = np.flatnonzero(has_error & ~gt)
+        bg_error = table[code.ravel()[background_pixels]]
+        weighted_f = _weighted_f(gt, box, fg_error, background_pixels, bg_error, WEIGHTED_F_BETA2)
+    return _image_scores(mae_value, s, weighted_f, tp, fp, tp_a, fp_a, n_fg, n_pixels)
+
+
 # ------------------------------------------------------------------------------------- per image, dataset
 @dataclass
 class SODImageScores:
@@ -328,29 +582,41 @@ class SODImageScores:
 def score_image(pred: np.ndarray, gt: np.ndarray) -> SODImageScores:
     """All SOD metrics of one image.
 
+    An 8-bit prediction is scored from histograms of its codes (:func:`_score_codes`), a float map pixel
+    by pixel with the functions above; the two agree to rounding (1e-13).
+
     Args:
         pred: (H, W) ``uint8`` prediction (0-255) or float map in [0, 1].
         gt: (H, W) ``uint8`` (0-255) or ``bool`` mask of the same size.
     """
-    pred, gt, levels = _prepare(pred, gt)
+    gt = _binary_mask(pred, gt)
+    if pred.dtype == np.uint8:
+        return _score_codes(np.ascontiguousarray(pred), np.ascontiguousarray(gt))
+    pred = _normalise_float(pred)
     n_fg = int(np.count_nonzero(gt))
-    tp, fp = threshold_counts(pred, gt, levels)
-    precision, recall = precision_recall(tp, fp, n_fg)
-
+    tp, fp = threshold_counts(pred, gt)
     binary = pred >= adaptive_threshold(pred)
     tp_a = np.count_nonzero(binary & gt)
     fp_a = np.count_nonzero(binary) - tp_a
+    return _image_scores(
+        mae(pred, gt), s_measure(pred, gt), weighted_f_measure(pred, gt), tp, fp, tp_a, fp_a, n_fg, gt.size
+    )
+
+
+def _image_scores(mae_value, s, weighted_f, tp, fp, tp_a, fp_a, n_fg: int, n_pixels: int) -> SODImageScores:
+    """Collect the per-image scores from the metrics and the threshold and adaptive confusion counts."""
+    precision, recall = precision_recall(tp, fp, n_fg)
     p_a, r_a = precision_recall(tp_a, fp_a, n_fg)
     return SODImageScores(
-        mae=mae(pred, gt),
-        s_measure=s_measure(pred, gt),
-        weighted_f=weighted_f_measure(pred, gt),
+        mae=float(mae_value),
+        s_measure=float(s),
+        weighted_f=float(weighted_f),
         adaptive_f=float(f_measure_from_pr(p_a, r_a)),
-        adaptive_e=float(e_measure_from_counts(tp_a, fp_a, n_fg, gt.size)),
+        adaptive_e=float(e_measure_from_counts(tp_a, fp_a, n_fg, n_pixels)),
         precision=precision,
         recall=recall,
         f_curve=f_measure_from_pr(precision, recall),
-        e_curve=e_measure_from_counts(tp, fp, n_fg, gt.size),
+        e_curve=e_measure_from_counts(tp, fp, n_fg, n_pixels),
     )
 
 
