@@ -33,11 +33,7 @@ from gensal.checkpoint import LoadedModel, load_model
 from gensal.data.pairs import MAP_SUFFIXES, match_pairs
 from gensal.errors import DataError, InputError
 from gensal.inference import image_to_tensor, list_inputs, map_to_tensor, resize_tensor, to_uint8
-from gensal.refinement import Space, revise_with_energy, to_state
-
-LOGIT_EPS = 1e-7
-"""Revised maps come back as sigmoid(z) in float32; their logits are recovered on [eps, 1 - eps], which
-keeps |z| up to about 16 (a map clipped by :data:`gensal.refinement.PROBABILITY_EPS` starts at |z| <= 9.2)."""
+from gensal.refinement import Space, descend_energy, to_state
 
 
 @dataclass
@@ -61,11 +57,6 @@ def energy_model_of(model: LoadedModel) -> nn.Module:
             "refinement needs a checkpoint of train.algorithm=cooperative"
         )
     return model.ebm
-
-
-def _state_of_revised(revised: Tensor, space: Space) -> Tensor:
-    """Invert the read-out of :func:`revise_with_energy`: logits of sigmoid(z_K), or Y_K itself."""
-    return torch.logit(revised, eps=LOGIT_EPS) if space == "logit" else revised
 
 
 @torch.no_grad()
@@ -104,11 +95,11 @@ def refine_map(
     image = image_to_tensor(rgb, image_size).to(device)
     start_map = map_to_tensor(saliency, image_size).to(device)
     start = to_state(start_map, space)
-    revised = revise_with_energy(ebm, image, start, steps, step_size, space, noise=False)
-    delta = resize_tensor(_state_of_revised(revised, space) - start, (height, width))
+    final = descend_energy(ebm, image, start, steps, step_size, space, noise=False)
+    delta = resize_tensor(final - start, (height, width))
     full = to_state(map_to_tensor(saliency, (height, width)).to(device), space)
     refined = torch.sigmoid(full + delta) if space == "logit" else (full + delta).clamp(0.0, 1.0)
-    after = revised if space == "logit" else revised.clamp(0.0, 1.0)
+    after = torch.sigmoid(final) if space == "logit" else final.clamp(0.0, 1.0)
     before_energy = float(_energy(ebm, start_map, image))
     after_energy = float(_energy(ebm, after, image))
     return refined[0, 0].cpu().numpy(), before_energy, after_energy

@@ -66,6 +66,21 @@ def revise_with_energy(
         Revised maps (B, 1, H, W), detached: sigmoid of the final logits, or the final maps (which may
         leave [0, 1] in probability space; clip them before writing).
     """
+    final = descend_energy(ebm, image, state, steps, step_size, space, noise, generator)
+    return torch.sigmoid(final) if space == "logit" else final
+
+
+def descend_energy(
+    ebm: nn.Module,
+    image: Tensor,
+    state: Tensor,
+    steps: int,
+    step_size: float,
+    space: Space = "logit",
+    noise: bool = False,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """The chain of :func:`revise_with_energy`, returning its final *state* (logits in logit space)."""
     if space not in ("logit", "probability"):
         raise InputError(f"space must be 'logit' or 'probability', got {space!r}")
     was_training = ebm.training
@@ -73,8 +88,7 @@ def revise_with_energy(
     try:
         if space == "logit":
             energy = lambda z: ebm(torch.sigmoid(z), image)  # noqa: E731
-            z = langevin_data(energy, state.detach(), steps, step_size, noise, generator)
-            return torch.sigmoid(z)
+            return langevin_data(energy, state.detach(), steps, step_size, noise, generator)
         return langevin_data(lambda y: ebm(y, image), state.detach(), steps, step_size, noise, generator)
     finally:
         ebm.train(was_training)

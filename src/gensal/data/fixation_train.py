@@ -22,29 +22,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch.utils.data import Dataset
 
-from gensal.data.fixations import Fixations, fixation_density, read_fixations
+from gensal.data.fixations import Fixations, fixation_density, read_fixations, read_image_size
 from gensal.data.pairs import files_by_stem
-from gensal.data.sod import pair_images_and_masks
+from gensal.data.sod import examples_text, flips, pair_images_and_masks
 from gensal.data.splits import read_split
 from gensal.errors import DataError
 from gensal.io import read_gray, read_rgb, resize_map
-
-
-def _examples(names: list[str], limit: int = 3) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
-
-
-def _header_size(path: Path) -> tuple[int, int]:
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-    except (UnidentifiedImageError, OSError) as err:
-        raise DataError(f"{path}: cannot read image ({err})") from err
-    return height, width
 
 
 class FixationTrainDataset(Dataset):
@@ -108,18 +94,18 @@ class FixationTrainDataset(Dataset):
             if no_fixations:
                 raise DataError(
                     f"{split}: {len(no_fixations)} image(s) of the train list have no fixations in {fixations}: "
-                    f"{_examples(no_fixations)}"
+                    f"{examples_text(no_fixations)}"
                 )
             no_image = [n for n in names if n not in images]
             if no_image:
-                raise DataError(f"{images_dir}: {len(no_image)} image(s) not found: {_examples(no_image)}")
+                raise DataError(f"{images_dir}: {len(no_image)} image(s) not found: {examples_text(no_image)}")
             names = names[:max_images] if max_images is not None else names
             self.items = [(name, images[name], None) for name in names]
             for name, path, _ in self.items:
                 fix = self.fixations[name]
-                if _header_size(path) != (fix.height, fix.width):
+                if read_image_size(path) != (fix.height, fix.width):
                     raise DataError(
-                        f"{path}: image is {_header_size(path)} (H, W) but its fixations were recorded on "
+                        f"{path}: image is {read_image_size(path)} (H, W) but its fixations were recorded on "
                         f"{(fix.height, fix.width)}"
                     )
         else:
@@ -131,7 +117,7 @@ class FixationTrainDataset(Dataset):
             if missing:
                 raise DataError(
                     f"{split}: {len(missing)} image(s) of the train list have no image and map in "
-                    f"{images_dir} / {maps_dir}: {_examples(missing)}"
+                    f"{images_dir} / {maps_dir}: {examples_text(missing)}"
                 )
             names = names[:max_images] if max_images is not None else names
             self.items = [(name, *pairs[name]) for name in names]
@@ -144,9 +130,7 @@ class FixationTrainDataset(Dataset):
         return len(self.items)
 
     def _flip(self, index: int) -> bool:
-        if not self.hflip:
-            return False
-        return bool(np.random.default_rng([self.seed, self.epoch, index]).random() < 0.5)
+        return self.hflip and flips(self.seed, self.epoch, index)
 
     def target(self, index: int) -> np.ndarray:
         """The (H, W) ``float32`` map of item ``index`` at the model size, unflipped, in [0, 1]."""

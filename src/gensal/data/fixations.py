@@ -253,7 +253,7 @@ def fixation_density(
     return density
 
 
-def _image_size(path: Path) -> tuple[int, int]:
+def read_image_size(path: Path) -> tuple[int, int]:
     """(height, width) of an image from its header."""
     if not path.is_file():
         raise DataError(f"{path}: image file not found")
@@ -325,7 +325,7 @@ def read_osie(mat_path: str | Path, image_dir: str | Path | None = None) -> dict
             [np.empty(0, np.int64)] + [np.full(x.size, j, dtype=np.int64) for j, (x, _) in enumerate(per_subject)]
         )
         if image_dir is not None:
-            height, width = _image_size(Path(image_dir) / image_name)
+            height, width = read_image_size(Path(image_dir) / image_name)
         else:
             height, width = OSIE_HEIGHT, OSIE_WIDTH
             outside = (xs < -0.5) | (xs >= width - 0.5) | (ys < -0.5) | (ys >= height - 0.5)

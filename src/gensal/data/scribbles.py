@@ -34,6 +34,7 @@ from skimage.morphology import skeletonize
 from torch.utils.data import Dataset
 
 from gensal import io
+from gensal.data.sod import flips, pair_images_and_masks
 from gensal.errors import DataError, InputError
 
 UNKNOWN, SALIENT, BACKGROUND = 0, 1, 2
@@ -317,8 +318,6 @@ class ScribbleTrainDataset(Dataset):
         seed: int = 0,
         max_images: int | None = None,
     ) -> None:
-        from gensal.data.sod import pair_images_and_masks
-
         pairs = pair_images_and_masks(images_dir, scribbles_dir)
         self.pairs = pairs[:max_images] if max_images is not None else pairs
         self.mask_paths: list[Path] | None = None
@@ -338,7 +337,7 @@ class ScribbleTrainDataset(Dataset):
         return len(self.pairs)
 
     def _flip(self, index: int) -> bool:
-        return self.hflip and bool(np.random.default_rng([self.seed, self.epoch, index]).random() < 0.5)
+        return self.hflip and flips(self.seed, self.epoch, index)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         _, image_path, scribble_path = self.pairs[index]

@@ -23,7 +23,8 @@ from gensal.io import read_gray, read_rgb
 MASK_THRESHOLD = 128
 
 
-def _examples(names: list[str], limit: int = 3) -> str:
+def examples_text(names: list[str], limit: int = 3) -> str:
+    """A few names for an error message: ``a, b, c, ... (12 in all)``."""
     shown = ", ".join(names[:limit])
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
@@ -47,11 +48,19 @@ def pair_images_and_masks(images_dir: str | Path, masks_dir: str | Path) -> list
     masks = files_by_stem(masks_dir)
     no_mask = sorted(set(images) - set(masks))
     if no_mask:
-        raise DataError(f"{images_dir}: {len(no_mask)} image(s) have no mask in {masks_dir}: {_examples(no_mask)}")
+        raise DataError(f"{images_dir}: {len(no_mask)} image(s) have no mask in {masks_dir}: {examples_text(no_mask)}")
     no_image = sorted(set(masks) - set(images))
     if no_image:
-        raise DataError(f"{masks_dir}: {len(no_image)} mask(s) have no image in {images_dir}: {_examples(no_image)}")
+        raise DataError(
+            f"{masks_dir}: {len(no_image)} mask(s) have no image in {images_dir}: {examples_text(no_image)}"
+        )
     return [(stem, images[stem], masks[stem]) for stem in sorted(images)]
+
+
+def flips(seed: int, epoch: int, index: int) -> bool:
+    """Whether training item ``index`` is flipped in ``epoch``: a draw from a generator keyed by
+    ``(seed, epoch, index)``, so it does not depend on workers, read order or resuming mid-epoch."""
+    return bool(np.random.default_rng([seed, epoch, index]).random() < 0.5)
 
 
 class SODTrainDataset(Dataset):
@@ -103,9 +112,7 @@ class SODTrainDataset(Dataset):
         return len(self.pairs)
 
     def _flip(self, index: int) -> bool:
-        if not self.hflip:
-            return False
-        return bool(np.random.default_rng([self.seed, self.epoch, index]).random() < 0.5)
+        return self.hflip and flips(self.seed, self.epoch, index)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         _, image_path, mask_path = self.pairs[index]

@@ -13,8 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from gensal.config import TrainConfig
-from gensal.sampling import langevin_latent
-from gensal.training.cooperative import detach_features
+from gensal.training.cooperative import detach_features, infer_latent
 from gensal.training.losses import lvm_losses
 
 
@@ -46,17 +45,7 @@ def abp_step(
     features = lvm.encode(image)
     fixed_features = detach_features(features)
     # Inference step: h~ ~ p(h | Y, X) by Langevin dynamics (Eq. 7) given the ground truth.
-    h_posterior = langevin_latent(
-        lambda h: torch.sigmoid(lvm.decode(fixed_features, h)),
-        target,
-        h_prior,
-        settings.latent_langevin_steps,
-        settings.latent_step_size,
-        settings.sigma,
-        noise=True,
-        generator=generator,
-        reduction=settings.latent_likelihood,
-    ).detach()
+    h_posterior = infer_latent(lvm, fixed_features, target, h_prior, settings, generator)
     # Learning step: Eq. 8 with Y as the data, plus lambda * CE.
     logits = lvm.decode(features, h_posterior)
     terms = lvm_losses(logits, target, target, settings.sigma, ce_weight)

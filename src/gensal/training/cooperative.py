@@ -33,6 +33,34 @@ def detach_features(features):
     return type(features)(f.detach() for f in features)
 
 
+def infer_latent(
+    lvm: nn.Module,
+    fixed_features: list[Tensor],
+    target: Tensor,
+    h_start: Tensor,
+    settings: TrainConfig,
+    generator: torch.Generator | None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """K Langevin steps of Eq. 7 from ``h_start`` towards p(h | target, X), through the decoder only.
+
+    Line 6 of Algorithm 1, the inference step of ABP and (with the scribbles' ``mask``) line 3 of
+    Algorithm 2. ``fixed_features`` are the encoder's detached output; returns h, detached.
+    """
+    return langevin_latent(
+        lambda h: torch.sigmoid(lvm.decode(fixed_features, h)),
+        target,
+        h_start,
+        settings.latent_langevin_steps,
+        settings.latent_step_size,
+        settings.sigma,
+        mask=mask,
+        noise=True,
+        generator=generator,
+        reduction=settings.latent_likelihood,
+    )
+
+
 def revise_proposal(
     ebm: nn.Module,
     image: Tensor,
@@ -138,17 +166,7 @@ def sample_and_learn(
     # Line 5: revise Y^ into Y~ with K Langevin steps on the energy (Eq. 2).
     revised = revise_proposal(ebm, image, proposal_logits, settings, generator)
     # Line 6: revise h^ into h~ given Y~ with K Langevin steps on the latent posterior (Eq. 7).
-    h_revised = langevin_latent(
-        lambda h: torch.sigmoid(lvm.decode(fixed_features, h)),
-        revised,
-        h_proposal,
-        settings.latent_langevin_steps,
-        settings.latent_step_size,
-        settings.sigma,
-        noise=True,
-        generator=generator,
-        reduction=settings.latent_likelihood,
-    ).detach()
+    h_revised = infer_latent(lvm, fixed_features, revised, h_proposal, settings, generator)
     # Line 7: update theta with Eq. 5; data and samples share one batch (and its BatchNorm statistics).
     energies = ebm(torch.cat([data, revised]), torch.cat([image, image]))
     ebm_terms = ebm_losses(energies[:batch], energies[batch:], settings.energy_reg)

@@ -33,8 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from gensal.config import TrainConfig
-from gensal.sampling import langevin_latent
-from gensal.training.cooperative import detach_features, revise_proposal, sample_and_learn
+from gensal.training.cooperative import detach_features, infer_latent, revise_proposal, sample_and_learn
 
 
 def recover(
@@ -63,18 +62,7 @@ def recover(
         ``(lvm_recovery, recovered)``: Y^' = G(X, h') and its revision Y~' by the energy, both detached.
     """
     h_start = lvm.sample_latent(image.shape[0], generator=generator).to(image.device)
-    h_inferred = langevin_latent(
-        lambda h: torch.sigmoid(lvm.decode(fixed_features, h)),
-        partial,
-        h_start,
-        settings.latent_langevin_steps,
-        settings.latent_step_size,
-        settings.sigma,
-        mask=visible,
-        noise=True,
-        generator=generator,
-        reduction=settings.latent_likelihood,
-    )
+    h_inferred = infer_latent(lvm, fixed_features, partial, h_start, settings, generator, mask=visible)
     with torch.no_grad():
         logits = lvm.decode(fixed_features, h_inferred)
     recovered = revise_proposal(ebm, image, logits, settings, generator)
