@@ -23,7 +23,7 @@ import torch
 
 from gensal.checkpoint import load_model
 from gensal.models import create_model
-from gensal.predict import DEFAULT_MODEL, Predictor
+from gensal.predict import DEFAULT_MODELS, Predictor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import provenance, write_section  # noqa: E402
@@ -39,7 +39,7 @@ def time_call(function, images: list[torch.Tensor]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(DEFAULT_MODEL), help="checkpoint whose networks are timed")
+    parser.add_argument("--model", default=str(DEFAULT_MODELS["sod"]), help="checkpoint whose networks are timed")
     parser.add_argument("--size", type=int, default=352)
     parser.add_argument("--images", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=5)

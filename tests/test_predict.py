@@ -13,7 +13,8 @@ import gensal.predict as predict_module
 from gensal.checkpoint import build_models, get_rng_state, load_model, save_checkpoint
 from gensal.cli import main
 from gensal.config import config_from_dict
-from gensal.errors import ConfigError
+from gensal.errors import ConfigError, InputError
+from gensal.metrics.fixation import density_from_log, log_density_from_map
 from gensal.predict import Predictor, binary_entropy, uncertainty_maps
 from gensal.training.loop import make_optimizers
 
@@ -30,6 +31,8 @@ def make_checkpoint(path, algorithm="cooperative"):
     settings["train"]["algorithm"] = algorithm
     if algorithm == "deterministic":
         settings["model"]["latent_dim"] = 0
+    if algorithm == "salgan":
+        settings = {"model": {"pretrained": False}, "data": {"image_size": [64, 96]}, "train": {"algorithm": "salgan"}}
     config = config_from_dict(settings)
     models = build_models(config)
     optimizers = make_optimizers(config, models)
@@ -179,6 +182,49 @@ def test_cli_single_file_and_bad_inputs(tmp_path, checkpoint, capsys, monkeypatc
         == 2
     )
     assert "no images" in capsys.readouterr().err
-    monkeypatch.setattr(predict_module, "DEFAULT_MODEL", tmp_path / "missing-model")
+    monkeypatch.setitem(predict_module.DEFAULT_MODELS, "sod", tmp_path / "missing-model")
     assert main(["predict", "--input", str(inputs), "--output", str(tmp_path / "o")]) == 2
     assert "--model" in capsys.readouterr().err
+
+
+def test_log_density_is_the_normalised_map_in_logs():
+    saliency = np.array([[0.0, 1.0], [2.0, 1.0]])
+    log_density = log_density_from_map(saliency)
+    assert np.exp(log_density).sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.exp(log_density[1, 0]) == pytest.approx(0.5, rel=1e-9)  # 2 / (0 + 1 + 2 + 1)
+    assert np.isfinite(log_density).all() and log_density[0, 0] < np.log(1e-11)  # floored, not -inf
+    np.testing.assert_allclose(density_from_log(log_density), np.exp(log_density), atol=1e-15)
+    np.testing.assert_allclose(np.exp(log_density_from_map(np.zeros((2, 5)))), 0.1)
+    with pytest.raises(InputError, match="negative"):
+        log_density_from_map(np.array([[0.5, -0.1]]))
+    with pytest.raises(InputError, match="NaN"):
+        log_density_from_map(np.array([[0.5, np.nan]]))
+
+
+def test_salgan_checkpoint_predicts_maps_and_log_densities(tmp_path, capsys):
+    path = make_checkpoint(tmp_path / "salgan", algorithm="salgan")
+    predictor = Predictor(path)
+    assert predictor.fixation and predictor.samples == 1 and predictor.refine_steps == 0
+    images = torch.rand(2, 3, 64, 96)
+    result = predictor.predict(images, ["a", "b"])
+    assert torch.equal(result.saliency, predictor.model.generator.saliency(images))
+    inputs = write_images(tmp_path / "in", [(50, 70)])
+    out = tmp_path / "out"
+    args = ["predict", "--model", str(path), "--input", str(inputs), "--output", str(out), "--no-progress"]
+    assert main(args + ["--log-density"]) == 0
+    assert "log-densities in" in capsys.readouterr().out
+    saliency = np.asarray(Image.open(out / "im0.png"))
+    log_density = np.load(out / "log_density" / "im0.npy")
+    assert saliency.shape == log_density.shape == (50, 70) and log_density.dtype == np.float64
+    assert np.exp(log_density).sum() == pytest.approx(1.0, abs=1e-9)
+    assert np.corrcoef(saliency.ravel(), log_density.ravel())[0, 1] > 0.9  # the same map, in logs
+    assert main(args + ["--uncertainty"]) == 2
+    err = capsys.readouterr().err
+    assert "no uncertainty" in err and len(err.strip().splitlines()) == 1
+
+
+def test_task_picks_the_default_model(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(predict_module.DEFAULT_MODELS, "fixation", tmp_path / "no-salgan")
+    inputs = write_images(tmp_path / "in", [(40, 40)])
+    assert main(["predict", "--task", "fixation", "--input", str(inputs), "--output", str(tmp_path / "o")]) == 2
+    assert "no default fixation model" in capsys.readouterr().err

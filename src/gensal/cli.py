@@ -102,10 +102,17 @@ def _add_predict(subparsers) -> None:
         "predict",
         help="predict saliency maps (and their uncertainty) for images with a trained model",
         description="Cooperative prediction (paper 1, section 3.3): the mean of N latent samples, refined by "
-        "noise-free Langevin steps on the learned energy. Writes OUTPUT/<stem>.png at each image's size; with "
-        "--uncertainty also OUTPUT/entropy/, OUTPUT/aleatoric/ and OUTPUT/epistemic/ (bits x 255).",
+        "noise-free Langevin steps on the learned energy; SalGAN checkpoints (paper 2) predict fixation saliency "
+        "in one pass. Writes OUTPUT/<stem>.png at each image's size; with --uncertainty also OUTPUT/entropy/, "
+        "OUTPUT/aleatoric/ and OUTPUT/epistemic/ (bits x 255); with --log-density OUTPUT/log_density/<stem>.npy.",
     )
-    parser.add_argument("--model", default=None, help="checkpoint or run folder (default: the shipped model)")
+    parser.add_argument("--model", default=None, help="checkpoint or run folder (default: the shipped model of --task)")
+    parser.add_argument(
+        "--task",
+        choices=("sod", "fixation"),
+        default="sod",
+        help="picks the default model: sod = models/coop-cpu, fixation = models/salgan-cpu (default sod)",
+    )
     parser.add_argument("--input", required=True, help="an image file or a folder of images")
     parser.add_argument("--output", required=True, help="folder for the maps")
     parser.add_argument("--samples", type=int, default=10, help="latent samples per image (default 10)")
@@ -114,6 +121,11 @@ def _add_predict(subparsers) -> None:
     )
     parser.add_argument("--step-size", type=float, default=None, help="Langevin step size (default: as in training)")
     parser.add_argument("--uncertainty", action="store_true", help="also write the uncertainty maps")
+    parser.add_argument(
+        "--log-density",
+        action="store_true",
+        help="also write OUTPUT/log_density/<stem>.npy log-probability densities (MIT/Tübingen, pysaliency)",
+    )
     parser.add_argument("--figure", default=None, help="draw image | prediction | uncertainty rows to this PNG")
     parser.add_argument("--figure-count", type=int, default=4, help="images in the figure (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent samples (default 0)")

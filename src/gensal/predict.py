@@ -16,8 +16,14 @@ They describe the LVM's samples before refinement: refining each of the N sample
 chains, and the split into aleatoric + epistemic holds only for the mixture of the samples. Checkpoints
 without an energy model (``lvm-abp``) skip refinement; deterministic ones have one sample (epistemic 0).
 
-Outputs, at each image's original size (bilinear): ``OUTPUT/<stem>.png`` (the prediction, 0..255), and
-with ``--uncertainty`` ``OUTPUT/entropy/``, ``OUTPUT/aleatoric/`` and ``OUTPUT/epistemic/`` (bits x 255).
+SalGAN checkpoints (paper 2, ``train.algorithm: salgan``) predict eye-fixation saliency in one pass of
+the generator: no samples, no refinement, no uncertainty maps.
+
+Outputs, at each image's original size (bilinear): ``OUTPUT/<stem>.png`` (the prediction, 0..255), with
+``--uncertainty`` ``OUTPUT/entropy/``, ``OUTPUT/aleatoric/`` and ``OUTPUT/epistemic/`` (bits x 255), and with
+``--log-density`` ``OUTPUT/log_density/<stem>.npy``: the prediction as a log-probability density over the
+pixels (:func:`gensal.metrics.fixation.log_density_from_map`), the format of the MIT/Tübingen benchmark and
+pysaliency, which ``gensal evaluate --task fixation`` also reads.
 """
 
 from __future__ import annotations
@@ -36,11 +42,13 @@ from tqdm import tqdm
 from gensal.checkpoint import LoadedModel, load_model
 from gensal.errors import ConfigError, InputError
 from gensal.inference import image_to_tensor, list_inputs, resize_tensor, to_uint8
-from gensal.io import atomic_path, read_rgb, write_gray_png
+from gensal.io import atomic_path, read_rgb, write_gray_png, write_npy
+from gensal.metrics.fixation import log_density_from_map
 from gensal.refinement import refine_maps
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "coop-cpu"
-"""The committed default model (a source checkout or editable install; see README)."""
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_MODELS = {"sod": MODELS_DIR / "coop-cpu", "fixation": MODELS_DIR / "salgan-cpu"}
+"""The committed default model of each task (a source checkout or editable install; see README)."""
 
 UNCERTAINTY_MAPS = ("entropy", "aleatoric", "epistemic")
 
@@ -109,6 +117,7 @@ class Predictor:
         generator, ebm, train = self.model.generator, self.model.ebm, self.model.config.train
         if samples < 1:
             raise ConfigError(f"--samples must be at least 1, got {samples}")
+        self.fixation = train.algorithm == "salgan"
         self.latent = getattr(generator, "latent_dim", 0) > 0
         self.samples = samples if self.latent else 1
         if refine_steps is None:
@@ -153,6 +162,11 @@ class Predictor:
         generator = self.model.generator
         device = next(generator.parameters()).device
         images = images.to(device)
+        if self.fixation:
+            if uncertainty:
+                raise ConfigError(f"{self.model.path}: a SalGAN model predicts one map; it has no uncertainty maps")
+            saliency = generator.saliency(images)
+            return Prediction(saliency=saliency, proposal=saliency, uncertainty={})
         batch, size = images.shape[0], (images.shape[-2], images.shape[-1])
         features = generator.encode(images)
         h = self._latents(stems).to(device) if self.latent else None
@@ -168,15 +182,16 @@ class Predictor:
         return Prediction(saliency=saliency, proposal=proposal, uncertainty=maps)
 
 
-def resolve_model(path: str | Path | None) -> Path:
-    """The checkpoint to use: ``path``, or the committed default model (clear error if it is missing)."""
+def resolve_model(path: str | Path | None, task: str = "sod") -> Path:
+    """The checkpoint to use: ``path``, or the task's committed default model (clear error if it is missing)."""
     if path is not None:
         return Path(path)
-    if not DEFAULT_MODEL.exists():
+    default = DEFAULT_MODELS[task]
+    if not default.exists():
         raise ConfigError(
-            f"no default model at {DEFAULT_MODEL} (it ships with a source checkout of gensal); pass --model CKPT"
+            f"no default {task} model at {default} (it ships with a source checkout of gensal); pass --model CKPT"
         )
-    return DEFAULT_MODEL
+    return default
 
 
 def predict_files(
@@ -184,6 +199,7 @@ def predict_files(
     inputs: list[Path],
     output: str | Path,
     uncertainty: bool = False,
+    log_density: bool = False,
     figure: str | Path | None = None,
     figure_count: int = 4,
     progress: bool = True,
@@ -206,6 +222,8 @@ def predict_files(
         write_gray_png(output / f"{path.stem}.png", to_uint8(maps["saliency"]))
         for name in result.uncertainty:
             write_gray_png(output / name / f"{path.stem}.png", to_uint8(maps[name]))
+        if log_density:
+            write_npy(output / "log_density" / f"{path.stem}.npy", log_density_from_map(maps["saliency"]))
         if figure is not None and len(panels) < figure_count:
             panels.append((path.stem, rgb, maps))
     seconds = time.perf_counter() - started
@@ -255,7 +273,7 @@ def run_predict(args) -> None:
     """``gensal predict``: load, predict every input, report where the maps went."""
     inputs = list_inputs(args.input)
     predictor = Predictor(
-        resolve_model(args.model),
+        resolve_model(args.model, args.task),
         samples=args.samples,
         refine_steps=args.refine_steps,
         step_size=args.step_size,
@@ -268,11 +286,13 @@ def run_predict(args) -> None:
         inputs,
         args.output,
         uncertainty=args.uncertainty,
+        log_density=args.log_density,
         figure=args.figure,
         figure_count=args.figure_count,
         progress=not args.no_progress,
     )
     extra = f", uncertainty in {Path(args.output)}/{{{','.join(UNCERTAINTY_MAPS)}}}" if args.uncertainty else ""
+    extra += f", log-densities in {Path(args.output) / 'log_density'}" if args.log_density else ""
     print(
         f"gensal predict: {timing['images']} image(s) with {predictor.model.path} ({predictor.samples} samples, "
         f"{predictor.refine_steps} refinement steps), {timing['seconds_per_image']:.3f} s/image -> "

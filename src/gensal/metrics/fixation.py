@@ -47,6 +47,8 @@ EMD_DOWNSIZE = 32
 """``EMD.m`` shrinks both maps by this factor before solving the transport problem."""
 CENTER_SIGMA_FRACTION = 0.25
 """Default standard deviation of :func:`center_bias`, as a fraction of the image height / width."""
+LOG_DENSITY_FLOOR = 1e-12
+""":func:`log_density_from_map` floors a map at this fraction of its mean before taking the log."""
 MIT_RESIZE_METHOD = "bicubic"
 """Interpolation of MATLAB's ``imresize`` default, used when a metric receives maps of two sizes."""
 ROUNDOFF_TOLERANCE = 1e-12
@@ -881,6 +883,36 @@ def density_from_log(log_density: np.ndarray) -> np.ndarray:
         raise InputError("log-density has no finite value (every pixel is -inf)")
     density = np.exp(log_density - log_density.max())
     return density / density.sum()
+
+
+def log_density_from_map(saliency_map: np.ndarray) -> np.ndarray:
+    """Log-density prediction (the MIT/Tübingen benchmark's and pysaliency's ``.npy`` format) from a map.
+
+    The map, read as a distribution over pixels (``P = S / sum(S)``, as :func:`kl_div` reads it), in natural
+    logs; ``exp`` of the result sums to 1. Pixels at 0 get ``log`` of :data:`LOG_DENSITY_FLOOR` times the
+    map's mean instead of ``-inf``, so that a fixation there costs a finite information gain.
+
+    Args:
+        saliency_map: (H, W) non-negative saliency map (any scale); an all-zero map gives the uniform density.
+
+    Returns:
+        (H, W) ``float64`` log-density with ``logsumexp == 0``.
+
+    Raises:
+        InputError: on a non-2-D map, NaN, infinite or negative values.
+    """
+    saliency_map = np.asarray(saliency_map, dtype=np.float64)
+    check_shape(saliency_map, "H W", "saliency map")
+    if not np.isfinite(saliency_map).all():
+        raise InputError("saliency map contains NaN or infinite values")
+    if (saliency_map < 0).any():
+        raise InputError("saliency map has negative values; a density needs a non-negative map")
+    mean = saliency_map.mean()
+    if mean == 0:
+        return np.full(saliency_map.shape, -np.log(saliency_map.size))
+    log_map = np.log(np.maximum(saliency_map, LOG_DENSITY_FLOOR * mean))
+    top = log_map.max()
+    return log_map - (top + np.log(np.exp(log_map - top).sum()))
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -1,0 +1,122 @@
+"""Fixation models on the OSIE test split: predict with `gensal predict`, score with `gensal evaluate`.
+
+Each ``NAME=CHECKPOINT`` predicts the 100 test images of ``configs/splits/osie-seed0.json`` as
+``gensal predict --log-density`` does (maps in ``outputs/osie/NAME/``, log-densities in
+``outputs/osie/NAME/log_density/``); a centre-bias baseline (:func:`gensal.metrics.fixation.center_bias`,
+the benchmark's usual reference, written the same way) joins them, and all are scored on the test images'
+fixations with every MIT benchmark metric (`gensal evaluate --task fixation` conventions: the PNG maps,
+sAUC negatives from the other test images, information gain over the centre bias). The training time and
+steps are read from each checkpoint. Already predicted folders are reused unless ``--overwrite``.
+
+    python benchmarks/osie_fixation.py salgan-cpu=models/salgan-cpu salgan-bce-cpu=runs/salgan-bce-cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from gensal.checkpoint import read_checkpoint
+from gensal.data.fixations import read_fixations
+from gensal.data.splits import read_split
+from gensal.evaluate import evaluate_fixation
+from gensal.io import write_gray_png, write_json, write_npy
+from gensal.metrics.fixation import ALL_METRICS, center_bias, log_density_from_map
+from gensal.predict import Predictor, predict_files
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import provenance, write_section  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OSIE = ROOT / ".." / "shared" / "data" / "osie"
+SPLIT = ROOT / "configs" / "splits" / "osie-seed0.json"
+LOWER_IS_BETTER = {"kl_div", "emd"}
+
+
+def write_center_bias(fixations: dict, folder: Path) -> None:
+    """The centre-bias baseline as maps and log-densities, at each test image's size."""
+    for stem, record in fixations.items():
+        baseline = center_bias(record.height, record.width)
+        write_gray_png(folder / f"{stem}.png", baseline)
+        write_npy(folder / "log_density" / f"{stem}.npy", log_density_from_map(baseline))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="*", metavar="NAME=CHECKPOINT")
+    parser.add_argument("--split", default=str(SPLIT), help="split file (its 'test' names are scored)")
+    parser.add_argument("--subset", default="test", choices=("train", "validation", "test"))
+    parser.add_argument("--metrics", default=",".join(m for m in ALL_METRICS if m != "emd"))
+    parser.add_argument("--output", default=str(ROOT / "outputs" / "osie"))
+    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    names = read_split(args.split)[args.subset]
+    every = read_fixations(OSIE / "fixations" / "fixations.mat", image_dir=OSIE / "images")
+    fixations = {name: every[name] for name in names}
+    images = [OSIE / "images" / f"{name}.jpg" for name in names]
+
+    rows = []
+    output = Path(args.output)
+    baseline = output / "center-bias"
+    if args.overwrite or not baseline.is_dir():
+        write_center_bias(fixations, baseline)
+    folders = [("center bias", None, baseline)]
+    for spec in args.models:
+        name, checkpoint_path = spec.split("=", 1)
+        folder = output / name
+        done = folder.is_dir() and all((folder / f"{p.stem}.png").exists() for p in images)
+        if args.overwrite or not done:
+            timing = predict_files(Predictor(checkpoint_path), images, folder, log_density=True)
+            timing["threads"] = torch.get_num_threads()
+            write_json(folder / "timing.json", timing)
+        folders.append((name, read_checkpoint(checkpoint_path), folder))
+
+    metrics = args.metrics.split(",")
+    for name, checkpoint, folder in folders:
+        result = evaluate_fixation(fixations, name, folder, progress=False)
+        timing_file = folder / "timing.json"
+        timing = json.loads(timing_file.read_text()) if timing_file.exists() else {}
+        row = {"name": name, "training": "-", "prediction": "-", **result.summary}
+        if checkpoint is not None:
+            train, state = checkpoint.config.train, checkpoint.training
+            variant = "BCE + adversarial" if train.adversarial else "BCE only"
+            row["training"] = (
+                f"{variant}, {state.get('elapsed_seconds', float('nan')) / 60:.0f} min, {state.get('step', 0)} steps"
+            )
+            row["prediction"] = f"{timing.get('seconds_per_image', float('nan')):.3f} s/img"
+        rows.append(row)
+        print(name, {m: round(result.summary[m], 4) for m in metrics if m in result.summary})
+
+    arrows = {m: ("lower better" if m in LOWER_IS_BETTER else "higher better") for m in metrics}
+    header = "| model | training | prediction | " + " | ".join(f"{m} ({arrows[m]})" for m in metrics) + " |"
+    lines = [header, "|" + "---|" * (3 + len(metrics))]
+    for row in rows:
+        values = " | ".join(f"{row[m]:.4f}" for m in metrics)
+        lines.append(f"| {row['name']} | {row['training']} | {row['prediction']} | {values} |")
+    body = (
+        f"## Fixation models on the OSIE {args.subset} split ({len(names)} images)\n\n"
+        + provenance()
+        + f"\nSplit `{Path(args.split).name}` ({args.subset} names), fixations from "
+        "`../shared/data/osie/fixations/fixations.mat`; metrics as `gensal evaluate --task fixation` (MIT "
+        "saliency benchmark definitions; sAUC negatives from the other images of the split; information gain "
+        "in bits over the centre bias, so the centre bias scores about 0: its map is stored as an 8-bit PNG). "
+        "Prediction time per image includes reading and writing files, on this machine's cores.\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+    print(body)
+    if not args.no_write:
+        write_section(f"osie_{args.subset}", body)
+
+
+if __name__ == "__main__":
+    main()
