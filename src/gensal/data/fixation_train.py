@@ -22,18 +22,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
-from torch.utils.data import Dataset
 
 from gensal.data.fixations import Fixations, fixation_density, read_fixations, read_image_size
 from gensal.data.pairs import files_by_stem
-from gensal.data.sod import examples_text, flips, pair_images_and_masks
+from gensal.data.sod import FlippedItems, examples_text, pair_images_and_masks, resized, to_tensor
 from gensal.data.splits import read_split
 from gensal.errors import DataError
 from gensal.io import read_gray, read_rgb, resize_map
 
 
-class FixationTrainDataset(Dataset):
+class FixationTrainDataset(FlippedItems):
     """Images and continuous fixation maps resized to (height, width), with deterministic flips.
 
     Args:
@@ -78,11 +76,8 @@ class FixationTrainDataset(Dataset):
         max_images: int | None = None,
         cache: bool = False,
     ) -> None:
-        self.size = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
+        super().__init__(size, hflip, seed)
         self.sigma = sigma
-        self.hflip = hflip
-        self.seed = int(seed)
-        self.epoch = 0
         self.cache: dict[int, tuple[np.ndarray, np.ndarray]] | None = {} if cache else None
         wanted = read_split(split)["train"] if split is not None else None
         self.fixations: dict[str, Fixations] | None = None
@@ -122,16 +117,6 @@ class FixationTrainDataset(Dataset):
             names = names[:max_images] if max_images is not None else names
             self.items = [(name, *pairs[name]) for name in names]
 
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose flips ``__getitem__`` draws (call before creating the loader iterator)."""
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def _flip(self, index: int) -> bool:
-        return self.hflip and flips(self.seed, self.epoch, index)
-
     def target(self, index: int) -> np.ndarray:
         """The (H, W) ``float32`` map of item ``index`` at the model size, unflipped, in [0, 1]."""
         name, _, map_path = self.items[index]
@@ -145,17 +130,13 @@ class FixationTrainDataset(Dataset):
         if self.cache is not None and index in self.cache:
             return self.cache[index]
         _, image_path, _ = self.items[index]
-        height, width = self.size
-        image = np.asarray(Image.fromarray(read_rgb(image_path)).resize((width, height), Image.BILINEAR))
-        prepared = (image, self.target(index))
+        prepared = (resized(read_rgb(image_path), self.size), self.target(index))
         if self.cache is not None:
             self.cache[index] = prepared
         return prepared
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image, target = self._prepared(index)
-        if self._flip(index):
+        if self.flip(index):
             image, target = image[:, ::-1], target[:, ::-1]
-        # Copies: the returned tensors never share memory with the cache.
-        image_t = torch.tensor(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
-        return image_t, torch.tensor(np.ascontiguousarray(target)).unsqueeze(0)
+        return to_tensor(image), to_tensor(target, divisor=1.0)  # copies: never sharing memory with the cache

@@ -31,10 +31,9 @@ from PIL import Image, UnidentifiedImageError
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from skimage.morphology import skeletonize
-from torch.utils.data import Dataset
 
 from gensal import io
-from gensal.data.sod import flips, pair_images_and_masks
+from gensal.data.sod import FlippedItems, pair_images_and_masks, resized, to_tensor
 from gensal.errors import DataError, InputError
 
 UNKNOWN, SALIENT, BACKGROUND = 0, 1, 2
@@ -288,7 +287,7 @@ def print_summary(summary: ScribbleSummary, output_dir: str | Path, file=None) -
     )
 
 
-class ScribbleTrainDataset(Dataset):
+class ScribbleTrainDataset(FlippedItems):
     """Training items for Algorithm 2: images with scribbles (and, optionally, full masks for logging only).
 
     Images and scribbles are matched by stem (:func:`gensal.data.sod.pair_images_and_masks`), resized to a
@@ -318,42 +317,23 @@ class ScribbleTrainDataset(Dataset):
         seed: int = 0,
         max_images: int | None = None,
     ) -> None:
+        super().__init__(image_size, hflip, seed)
         pairs = pair_images_and_masks(images_dir, scribbles_dir)
-        self.pairs = pairs[:max_images] if max_images is not None else pairs
+        self.items = pairs[:max_images] if max_images is not None else pairs
         self.mask_paths: list[Path] | None = None
         if masks_dir is not None:
             masks = {stem: path for stem, _, path in pair_images_and_masks(images_dir, masks_dir)}
-            self.mask_paths = [masks[stem] for stem, _, _ in self.pairs]
-        self.image_size = int(image_size)
-        self.hflip = hflip
-        self.seed = int(seed)
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose flips ``__getitem__`` draws."""
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def _flip(self, index: int) -> bool:
-        return self.hflip and flips(self.seed, self.epoch, index)
+            self.mask_paths = [masks[stem] for stem, _, _ in self.items]
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        _, image_path, scribble_path = self.pairs[index]
-        size = (self.image_size, self.image_size)
-        image = np.array(Image.fromarray(io.read_rgb(image_path)).resize(size, Image.BILINEAR))
-        labels = np.array(Image.fromarray(read_scribble(scribble_path)).resize(size, Image.NEAREST))
-        flip = self._flip(index)
+        _, image_path, scribble_path = self.items[index]
+        image = resized(io.read_rgb(image_path), self.size)
+        labels = resized(read_scribble(scribble_path), self.size, Image.NEAREST)
+        flip = self.flip(index)
         if flip:
             image, labels = image[:, ::-1], labels[:, ::-1]
-        image_t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
-        partial = torch.from_numpy(np.ascontiguousarray(labels == SALIENT)).float().unsqueeze(0)
-        visible = torch.from_numpy(np.ascontiguousarray(labels != UNKNOWN)).float().unsqueeze(0)
+        partial, visible = to_tensor(labels == SALIENT, divisor=1.0), to_tensor(labels != UNKNOWN, divisor=1.0)
         if self.mask_paths is None:
-            full = torch.full_like(partial, -1.0)
-        else:
-            mask = np.array(Image.fromarray(io.read_gray(self.mask_paths[index])).resize(size, Image.BILINEAR))
-            full = torch.from_numpy(np.ascontiguousarray(mask[:, ::-1] if flip else mask)).float().div_(255.0)
-            full = full.unsqueeze(0)
-        return image_t, partial, visible, full
+            return to_tensor(image), partial, visible, torch.full_like(partial, -1.0)
+        mask = resized(io.read_gray(self.mask_paths[index]), self.size)
+        return to_tensor(image), partial, visible, to_tensor(mask[:, ::-1] if flip else mask)

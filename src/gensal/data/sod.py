@@ -63,7 +63,55 @@ def flips(seed: int, epoch: int, index: int) -> bool:
     return bool(np.random.default_rng([seed, epoch, index]).random() < 0.5)
 
 
-class SODTrainDataset(Dataset):
+def sides(size: int | tuple[int, int]) -> tuple[int, int]:
+    """``(height, width)`` of a size given as one side of a square or as ``(height, width)``."""
+    return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def resized(array: np.ndarray, size: tuple[int, int], resample: int = Image.BILINEAR) -> np.ndarray:
+    """An (H, W) or (H, W, 3) ``uint8`` array resized by PIL to ``size = (height, width)``."""
+    return np.asarray(Image.fromarray(array).resize((size[1], size[0]), resample))
+
+
+def to_tensor(array: np.ndarray, divisor: float = 255.0) -> torch.Tensor:
+    """(H, W, 3) -> (3, H, W) or (H, W) -> (1, H, W) ``float32`` divided by ``divisor``, a copy (any strides)."""
+    tensor = torch.tensor(np.ascontiguousarray(array), dtype=torch.float32).div_(divisor)
+    return tensor.permute(2, 0, 1) if tensor.ndim == 3 else tensor.unsqueeze(0)
+
+
+class FlippedItems(Dataset):
+    """What the training datasets share: items resized to one size, flipped by :func:`flips`.
+
+    Subclasses set ``self.items`` (one tuple per item) and read item ``index`` flipped when
+    ``self.flip(index)``.
+
+    Args:
+        size: output side length S, or (height, width); kept as ``self.size = (height, width)``.
+        hflip: flip each item horizontally with probability 0.5.
+        seed: seed of the flips.
+    """
+
+    items: list
+
+    def __init__(self, size: int | tuple[int, int], hflip: bool, seed: int) -> None:
+        self.size = sides(size)
+        self.hflip = hflip
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose flips ``__getitem__`` draws (call before creating the loader iterator)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def flip(self, index: int) -> bool:
+        """Whether item ``index`` is flipped in the current epoch."""
+        return self.hflip and flips(self.seed, self.epoch, index)
+
+
+class SODTrainDataset(FlippedItems):
     """Image/mask pairs resized to a square (or to (height, width)), with deterministic random horizontal flips.
 
     The flip of item ``i`` in epoch ``e`` is drawn from a generator seeded with ``(seed, e, i)``, so it does
@@ -96,37 +144,17 @@ class SODTrainDataset(Dataset):
         seed: int = 0,
         max_images: int | None = None,
     ) -> None:
+        super().__init__(image_size, hflip, seed)
         pairs = pair_images_and_masks(images_dir, masks_dir)
-        self.pairs = pairs[:max_images] if max_images is not None else pairs
-        self.image_size = int(image_size) if isinstance(image_size, int) else tuple(int(s) for s in image_size)
-        self.hflip = hflip
+        self.items = pairs[:max_images] if max_images is not None else pairs
         self.binarize = binarize
-        self.seed = int(seed)
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose flips ``__getitem__`` draws (call before creating the loader iterator)."""
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def _flip(self, index: int) -> bool:
-        return self.hflip and flips(self.seed, self.epoch, index)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        _, image_path, mask_path = self.pairs[index]
-        if isinstance(self.image_size, int):
-            size = (self.image_size, self.image_size)
-        else:
-            size = (self.image_size[1], self.image_size[0])  # PIL: (width, height)
-        image = np.array(Image.fromarray(read_rgb(image_path)).resize(size, Image.BILINEAR))
-        mask = np.array(Image.fromarray(read_gray(mask_path)).resize(size, Image.BILINEAR))
-        if self._flip(index):
+        _, image_path, mask_path = self.items[index]
+        image = resized(read_rgb(image_path), self.size)
+        mask = resized(read_gray(mask_path), self.size)
+        if self.flip(index):
             image, mask = image[:, ::-1], mask[:, ::-1]
-        image_t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
         if self.binarize:
-            mask_t = torch.from_numpy(np.ascontiguousarray(mask > MASK_THRESHOLD)).float()
-        else:
-            mask_t = torch.from_numpy(np.ascontiguousarray(mask)).float().div_(255.0)
-        return image_t, mask_t.unsqueeze(0)
+            return to_tensor(image), to_tensor(mask > MASK_THRESHOLD, divisor=1.0)
+        return to_tensor(image), to_tensor(mask)
