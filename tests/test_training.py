@@ -20,7 +20,7 @@ from gensal.config import apply_overrides, config_from_dict
 from gensal.errors import ConfigError, DataError
 from gensal.training import loop
 from gensal.training.loop import TrainingDivergedError, check_step, make_optimizers, run_algorithm_step, train
-from gensal.training.losses import cross_entropy, ebm_losses, gaussian_nll, lvm_losses
+from gensal.training.losses import cross_entropy, ebm_losses, gaussian_nll, lvm_losses, soft_iou
 from gensal.training.schedules import ce_weight_at, lr_at
 
 REPO = Path(__file__).resolve().parents[1]
@@ -189,6 +189,29 @@ def test_ablation_steps_update_the_generator(tmp_path, algorithm, keys):
     )
     assert keys <= set(terms) and all(math.isfinite(v) for v in terms.values())
     assert all(not torch.equal(p, before[n]) for n, p in models["generator"].named_parameters())
+
+
+def test_soft_iou_matches_hand_computation():
+    logits = torch.tensor([0.0, 0.0, 20.0, -20.0]).view(1, 1, 2, 2)  # p = .5, .5, ~1, ~0
+    target = torch.tensor([1.0, 0.0, 1.0, 0.0]).view(1, 1, 2, 2)
+    # intersection .5 + 1 = 1.5; union (.5 + 1 - .5) + .5 + 1 + 0 = 2.5
+    assert soft_iou(logits, target).item() == pytest.approx(1 - 1.5 / 2.5, abs=1e-6)
+    assert soft_iou(torch.full((2, 1, 3, 3), 30.0), torch.ones(2, 1, 3, 3)).item() == pytest.approx(0, abs=1e-6)
+
+
+def test_iou_weight_adds_the_iou_term_to_the_deterministic_step(tmp_path):
+    results = {}
+    for weight in (0.0, 1.0):
+        torch.manual_seed(0)
+        cfg = apply_overrides(tiny_config(tmp_path, "deterministic"), [f"train.iou_weight={weight}"])
+        models = build_models(cfg)
+        terms = run_algorithm_step(cfg, models, make_optimizers(cfg, models), *batch(), 1.0, None)
+        results[weight] = (terms, snapshot(models["generator"]))
+    assert "iou" not in results[0.0][0] and 0 < results[1.0][0]["iou"] < 1
+    assert results[0.0][0]["ce"] == results[1.0][0]["ce"]  # same start, same cross-entropy
+    assert any(not torch.equal(a, results[1.0][1][n]) for n, a in results[0.0][1].items())  # other update
+    with pytest.raises(ConfigError, match="iou_weight"):
+        apply_overrides(tiny_config(tmp_path, "lvm-abp"), ["train.iou_weight=1"])
 
 
 # ------------------------------------------------------------------------------------------- the guard

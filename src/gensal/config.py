@@ -173,6 +173,8 @@ class TrainConfig:
             prediction time; 1.0 moves it by ~1.6 (docs/training.md).
         ce_weight: initial weight lambda of the extra cross-entropy loss on the ground truth, decreased
             linearly to 0 over the planned training steps (section 5).
+        iou_weight: deterministic ablation only: weight of a soft IoU loss added to the cross-entropy (not
+            in the paper; 0 by default; docs/training.md).
         energy_reg: weight of an optional penalty on squared energies (off by default).
         max_abs_energy: stop with an error when an energy's magnitude exceeds this (divergence guard).
         seed: seed of model initialisation, data order, augmentation and Langevin noise.
@@ -215,6 +217,7 @@ class TrainConfig:
     latent_likelihood: Literal["sum", "mean"] = "sum"
     sigma: float = 1.0
     ce_weight: float = 1.0
+    iou_weight: float = 0.0
     energy_reg: float = 0.0
     max_abs_energy: float = 1.0e7
     seed: int = 0
@@ -461,6 +464,13 @@ def validate_config(config: Config, source: str = "<config>") -> None:
         value = getattr(train, key)
         need(value >= 0, f"train.{key}", value, ">= 0")
     need(train.ce_weight >= 0, "train.ce_weight", train.ce_weight, ">= 0")
+    need(train.iou_weight >= 0, "train.iou_weight", train.iou_weight, ">= 0")
+    need(
+        train.iou_weight == 0 or train.algorithm == "deterministic",
+        "train.iou_weight",
+        train.iou_weight,
+        "0 unless train.algorithm is deterministic",
+    )
     need(train.energy_reg >= 0, "train.energy_reg", train.energy_reg, ">= 0")
     need(train.log_every > 0, "train.log_every", train.log_every, "> 0")
     need(train.keep_checkpoints > 0, "train.keep_checkpoints", train.keep_checkpoints, "> 0")

@@ -238,7 +238,7 @@ def run_algorithm_step(
         )
     if settings.algorithm == "lvm-abp":
         return abp_step(models["generator"], optimizers["generator"], image, target, settings, ce_weight, generator)
-    return deterministic_step(models["generator"], optimizers["generator"], image, target)
+    return deterministic_step(models["generator"], optimizers["generator"], image, target, settings.iou_weight)
 
 
 class _Logger:

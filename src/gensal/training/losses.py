@@ -70,6 +70,26 @@ def cross_entropy(logits: Tensor, target: Tensor, mask: Tensor | None = None) ->
     return (mask * per_pixel).sum() / mask.sum().clamp_min(1.0)
 
 
+def soft_iou(logits: Tensor, target: Tensor) -> Tensor:
+    """Soft IoU loss ``1 - sum(p * y) / sum(p + y - p * y)`` per image (p = sigmoid(logits)), averaged.
+
+    Not in paper 1: an option of the deterministic ablation (``train.iou_weight``), the BCE + IoU objective
+    common in salient-object detection (e.g. BASNet), used to measure how much of the MAE of a
+    cross-entropy-trained model is due to its objective (docs/training.md).
+
+    Args:
+        logits: (B, 1, H, W) generator output before the sigmoid.
+        target: (B, 1, H, W) ground truth in [0, 1].
+    """
+    check_shape(logits, "B 1 H W", "logits")
+    check_shape(target, "B 1 H W", "target")
+    p = torch.sigmoid(logits).flatten(1)
+    y = target.flatten(1)
+    intersection = (p * y).sum(dim=1)
+    union = (p + y - p * y).sum(dim=1)
+    return (1.0 - intersection / union.clamp_min(1e-6)).mean()
+
+
 def lvm_losses(
     logits: Tensor, revised: Tensor, target: Tensor, sigma: float, ce_weight: float, ce_mask: Tensor | None = None
 ) -> dict[str, Tensor]:
