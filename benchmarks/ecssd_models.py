@@ -44,6 +44,9 @@ def main() -> None:
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--section", default="ecssd_models", help="RESULTS.md section to (re)write")
+    parser.add_argument("--title", default="Trained models on ECSSD", help="heading of that section")
+    parser.add_argument("--note", default="", help="a paragraph added under the table")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -91,7 +94,7 @@ def main() -> None:
             f"{row['how']}, {row['seconds_per_image']:.2f} s/img | {metrics} |"
         )
     body = (
-        "## Trained models on ECSSD (1,000 images)\n\n"
+        f"## {args.title} ({len(images):,} images)\n\n"
         + provenance()
         + f"\nTrained on the 2,639 DUTS-TR images of `../shared/data/duts-tr/`, evaluated on "
         f"{len(images)} ECSSD images with `gensal evaluate` conventions (PySODMetrics; max F over 256 "
@@ -99,10 +102,11 @@ def main() -> None:
         "files, on this machine's 2 cores (measured when the maps were made; `timing.json` beside them).\n\n"
         + "\n".join(lines)
         + "\n"
+        + (f"\n{args.note}\n" if args.note else "")
     )
     print(body)
     if not args.no_write:
-        write_section("ecssd_models", body)
+        write_section(args.section, body)
 
 
 if __name__ == "__main__":
