@@ -6,7 +6,9 @@ Each ``NAME=CHECKPOINT`` predicts the 100 test images of ``configs/splits/osie-s
 the benchmark's usual reference, written the same way) joins them, and all are scored on the test images'
 fixations with every MIT benchmark metric (`gensal evaluate --task fixation` conventions: the PNG maps,
 sAUC negatives from the other test images, information gain over the centre bias). The training time and
-steps are read from each checkpoint. Already predicted folders are reused unless ``--overwrite``.
+steps are read from each checkpoint. Already predicted folders are reused unless ``--overwrite``. A figure
+(image with its fixations | ground-truth fixation map | each model's map, for 4 evenly spaced test images)
+goes to ``docs/images/osie-examples.png``.
 
     python benchmarks/osie_fixation.py salgan-cpu=models/salgan-cpu salgan-bce-cpu=runs/salgan-bce-cpu
 """
@@ -18,13 +20,14 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from gensal.checkpoint import read_checkpoint
-from gensal.data.fixations import read_fixations
+from gensal.data.fixations import fixation_density, read_fixations
 from gensal.data.splits import read_split
 from gensal.evaluate import evaluate_fixation
-from gensal.io import write_gray_png, write_json, write_npy
+from gensal.io import atomic_path, read_gray, read_rgb, write_gray_png, write_json, write_npy
 from gensal.metrics.fixation import ALL_METRICS, center_bias, log_density_from_map
 from gensal.predict import Predictor, predict_files
 
@@ -35,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OSIE = ROOT / ".." / "shared" / "data" / "osie"
 SPLIT = ROOT / "configs" / "splits" / "osie-seed0.json"
 LOWER_IS_BETTER = {"kl_div", "emd"}
+FIGURE_ROWS = 4
 
 
 def write_center_bias(fixations: dict, folder: Path) -> None:
@@ -43,6 +47,36 @@ def write_center_bias(fixations: dict, folder: Path) -> None:
         baseline = center_bias(record.height, record.width)
         write_gray_png(folder / f"{stem}.png", baseline)
         write_npy(folder / "log_density" / f"{stem}.npy", log_density_from_map(baseline))
+
+
+def draw_figure(path: Path, fixations: dict, images: dict, folders: list, scores: dict) -> None:
+    """Rows of image (fixations as dots) | fixation map | each folder's map with its NSS and CC."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(fixations)
+    stems = [names[i] for i in np.linspace(0, len(names) - 1, min(FIGURE_ROWS, len(names))).astype(int)]
+    columns = 2 + len(folders)
+    figure, axes = plt.subplots(len(stems), columns, figsize=(2.6 * columns, 2.1 * len(stems)), squeeze=False)
+    for row, stem in zip(axes, stems, strict=True):
+        record = fixations[stem]
+        row[0].imshow(read_rgb(images[stem]))
+        row[0].scatter(record.xs, record.ys, s=2, c="yellow", linewidths=0)
+        row[0].set_title(f"{stem} ({len(record)} fixations)", fontsize=8)
+        row[1].imshow(fixation_density(record), cmap="gray", vmin=0, vmax=1)
+        row[1].set_title("fixation map", fontsize=8)
+        for axis, (name, folder) in zip(row[2:], folders, strict=True):
+            axis.imshow(read_gray(folder / f"{stem}.png"), cmap="gray", vmin=0, vmax=255)
+            per_image = scores[name][stem]
+            axis.set_title(f"{name}\nNSS {per_image['nss']:.2f}, CC {per_image['cc']:.2f}", fontsize=8)
+    for axis in axes.flat:
+        axis.axis("off")
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=80, format="png")
+    plt.close(figure)
 
 
 def main() -> None:
@@ -54,7 +88,8 @@ def main() -> None:
     parser.add_argument("--output", default=str(ROOT / "outputs" / "osie"))
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--figure", default=str(ROOT / "docs" / "images" / "osie-examples.png"))
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md and the figure alone")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -81,8 +116,10 @@ def main() -> None:
         folders.append((name, read_checkpoint(checkpoint_path), folder))
 
     metrics = args.metrics.split(",")
+    per_image = {}
     for name, checkpoint, folder in folders:
         result = evaluate_fixation(fixations, name, folder, progress=False)
+        per_image[name] = result.per_image
         timing_file = folder / "timing.json"
         timing = json.loads(timing_file.read_text()) if timing_file.exists() else {}
         row = {"name": name, "training": "-", "prediction": "-", **result.summary}
@@ -116,6 +153,8 @@ def main() -> None:
     print(body)
     if not args.no_write:
         write_section(f"osie_{args.subset}", body)
+        image_files = {path.stem: path for path in images}
+        draw_figure(Path(args.figure), fixations, image_files, [(n, f) for n, _, f in folders], per_image)
 
 
 if __name__ == "__main__":
