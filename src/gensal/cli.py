@@ -14,6 +14,15 @@ from gensal import __version__
 from gensal.errors import GensalError
 
 
+def _add_run_options(parser: argparse.ArgumentParser, parallel: str) -> None:
+    """``--workers`` (processes) or ``--threads`` (PyTorch threads), and ``--no-progress``."""
+    if parallel == "workers":
+        parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    else:
+        parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's choice)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
 def _named_folder(text: str) -> tuple[str, str]:
     """Parse ``NAME=DIR`` (or a bare ``DIR``, named after its last path component)."""
     if "=" in text:
@@ -61,9 +70,8 @@ def _add_evaluate(subparsers) -> None:
         "(the MATLAB toolbox)",
     )
     parser.add_argument("--images", default=None, help="fixation: image folder (gives image sizes)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random parts (AUC-Borji, sAUC)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_run_options(parser, parallel="workers")
     parser.set_defaults(func=_run_evaluate)
 
 
@@ -129,8 +137,7 @@ def _add_predict(subparsers) -> None:
     parser.add_argument("--figure", default=None, help="draw image | prediction | uncertainty rows to this PNG")
     parser.add_argument("--figure-count", type=int, default=4, help="images in the figure (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent samples (default 0)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's choice)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_run_options(parser, parallel="threads")
     parser.set_defaults(func=_run_predict)
 
 
@@ -152,8 +159,7 @@ def _add_scribbles(subparsers) -> None:
     parser.add_argument("--masks", required=True, help="folder of saliency masks (binarised at 128)")
     parser.add_argument("--output", required=True, help="folder for the scribble PNGs")
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulated strokes (default 0)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_run_options(parser, parallel="workers")
     parser.set_defaults(func=_run_scribbles)
 
 
@@ -191,8 +197,7 @@ def _add_refine(subparsers) -> None:
         "--intersection", action="store_true", help="refine only names present in both folders (says how many)"
     )
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's choice)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_run_options(parser, parallel="threads")
     parser.set_defaults(func=_run_refine)
 
 
