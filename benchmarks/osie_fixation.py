@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OSIE = ROOT / ".." / "shared" / "data" / "osie"
 SPLIT = ROOT / "configs" / "splits" / "osie-seed0.json"
 LOWER_IS_BETTER = {"kl_div", "emd"}
+MAP_LABELS = {"png": "8-bit PNG", "density": "float .npy"}
 FIGURE_ROWS = 4
 
 
@@ -90,6 +91,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--figure", default=str(ROOT / "docs" / "images" / "osie-examples.png"))
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md and the figure alone")
+    parser.add_argument(
+        "--maps",
+        default="png,density",
+        help="what to score, comma-separated: 'png' (the 8-bit maps) and/or 'density' (the float64 .npy "
+        "log-densities, the model's output at full precision)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -116,13 +123,19 @@ def main() -> None:
         folders.append((name, read_checkpoint(checkpoint_path), folder))
 
     metrics = args.metrics.split(",")
+    sources = args.maps.split(",")
+    unknown = sorted(set(sources) - {"png", "density"})
+    if unknown:
+        parser.error(f"--maps: unknown {', '.join(unknown)}; expected png and/or density")
     per_image = {}
-    for name, checkpoint, folder in folders:
-        result = evaluate_fixation(fixations, name, folder, progress=False)
-        per_image[name] = result.per_image
+    for (name, checkpoint, folder), source in ((f, s) for s in sources for f in folders):
+        scored = folder if source == "png" else folder / "log_density"
+        result = evaluate_fixation(fixations, name, scored, progress=False)
+        if source == sources[0]:
+            per_image[name] = result.per_image
         timing_file = folder / "timing.json"
         timing = json.loads(timing_file.read_text()) if timing_file.exists() else {}
-        row = {"name": name, "training": "-", "prediction": "-", **result.summary}
+        row = {"name": name, "maps": MAP_LABELS[source], "training": "-", "prediction": "-", **result.summary}
         if checkpoint is not None:
             train, state = checkpoint.config.train, checkpoint.training
             variant = "BCE + adversarial" if train.adversarial else "BCE only"
@@ -131,14 +144,14 @@ def main() -> None:
             )
             row["prediction"] = f"{timing.get('seconds_per_image', float('nan')):.3f} s/img"
         rows.append(row)
-        print(name, {m: round(result.summary[m], 4) for m in metrics if m in result.summary})
+        print(name, source, {m: round(result.summary[m], 4) for m in metrics if m in result.summary})
 
     arrows = {m: ("lower better" if m in LOWER_IS_BETTER else "higher better") for m in metrics}
-    header = "| model | training | prediction | " + " | ".join(f"{m} ({arrows[m]})" for m in metrics) + " |"
-    lines = [header, "|" + "---|" * (3 + len(metrics))]
+    header = "| model | maps | training | prediction | " + " | ".join(f"{m} ({arrows[m]})" for m in metrics) + " |"
+    lines = [header, "|" + "---|" * (4 + len(metrics))]
     for row in rows:
         values = " | ".join(f"{row[m]:.4f}" for m in metrics)
-        lines.append(f"| {row['name']} | {row['training']} | {row['prediction']} | {values} |")
+        lines.append(f"| {row['name']} | {row['maps']} | {row['training']} | {row['prediction']} | {values} |")
     body = (
         f"## Fixation models on the OSIE {args.subset} split ({len(names)} images)\n\n"
         + provenance()
@@ -146,6 +159,9 @@ def main() -> None:
         "`../shared/data/osie/fixations/fixations.mat`; metrics as `gensal evaluate --task fixation` (MIT "
         "saliency benchmark definitions; sAUC negatives from the other images of the split; information gain "
         "in bits over the centre bias, so the centre bias scores about 0: its map is stored as an 8-bit PNG). "
+        "Maps 'png' are the 8-bit PNGs `gensal predict` writes; 'density' the float64 log-densities of "
+        "`--log-density` (the same map at full precision: 8-bit rounding sets every value below 1/510 to 0, "
+        "which KL and information gain punish with the eps of the MIT code). "
         "Prediction time per image includes reading and writing files, on this machine's cores.\n\n"
         + "\n".join(lines)
         + "\n"

@@ -172,6 +172,33 @@ def test_discriminator_architecture(first_pool, weight_norm, flat):
         SalGANDiscriminator((32, 32), first_pool=16)
 
 
+def test_discriminator_glorot_init_and_its_effect_on_the_map_signal():
+    torch.manual_seed(0)
+    glorot = SalGANDiscriminator((96, 128), first_pool=2, init="glorot")
+    layers = [m for m in glorot.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(layers) == 9
+    for layer in layers:
+        fan_out, fan_in = layer.weight.shape[0], layer.weight[0].numel()
+        if isinstance(layer, torch.nn.Conv2d):
+            fan_out *= layer.weight[0, 0].numel()
+        bound = (6.0 / (fan_in + fan_out)) ** 0.5
+        largest = float(layer.weight.detach().abs().max())
+        assert 0.8 * bound < largest <= bound
+        assert float(layer.bias.detach().abs().max()) == 0.0
+    # PyTorch's defaults shrink the signal at every layer: the output hardly depends on the map.
+    torch.manual_seed(0)
+    default = SalGANDiscriminator((96, 128), first_pool=2, init="pytorch")
+    image, map_a, map_b = torch.rand(4, 3, 96, 128), torch.rand(4, 1, 96, 128), torch.zeros(4, 1, 96, 128)
+    with torch.no_grad():
+        spread = {
+            name: float((d(image, map_a) - d(image, map_b)).abs().mean())
+            for name, d in [("glorot", glorot), ("pytorch", default)]
+        }
+    assert spread["glorot"] > 20 * spread["pytorch"]
+    with pytest.raises(ConfigError, match="init must be"):
+        SalGANDiscriminator((96, 128), init="he")
+
+
 # ------------------------------------------------------------------------------------------------ losses
 
 

@@ -156,6 +156,7 @@ def _build_salgan(config: Config, pretrained: bool, weights: str | None) -> dict
             input_size=image_sides(config.data.image_size),
             first_pool=model.discriminator_first_pool,
             weight_norm=model.discriminator_weight_norm,
+            init=model.discriminator_init,
         )
     return models
 

@@ -82,6 +82,10 @@ class ModelConfig:
             2; the official code: 4).
         discriminator_weight_norm: SalGAN: weight normalisation on the discriminator's conv3_1 and conv3_2
             (the official code; not in the paper).
+        discriminator_init: SalGAN: initial weights of the discriminator: ``glorot`` (Glorot-uniform weights
+            and zero biases, the default of Lasagne and so of the official code; the paper does not say) or
+            ``pytorch`` (PyTorch's layer defaults, under which the 4-channel input's signal fades through the
+            six conv layers and D's output barely depends on the map: docs/salgan.md).
     """
 
     backbone: str = "efficientnet_lite0"
@@ -96,6 +100,7 @@ class ModelConfig:
     freeze_early_encoder: bool = True
     discriminator_first_pool: int = 2
     discriminator_weight_norm: bool = False
+    discriminator_init: Literal["glorot", "pytorch"] = "glorot"
 
 
 @dataclass

@@ -190,26 +190,42 @@ class SalGANDiscriminator(nn.Module):
         input_size: (height, width) of the images and maps it judges (paper: 192 x 256).
         first_pool: size and stride of the first max-pool (paper: 2; official code: 4).
         weight_norm: weight normalisation on conv3_1 and conv3_2 (official code).
+        init: ``glorot``: Glorot-uniform weights and zero biases for every conv and linear layer (Lasagne's
+            defaults, so the official code's); ``pytorch``: PyTorch's layer defaults, whose smaller weights
+            shrink the signal at each of the six conv layers, so that at the start D's output hardly depends
+            on its input.
 
     Raises:
-        ConfigError: a size too small for the three pools, or ``first_pool`` < 1.
+        ConfigError: a size too small for the three pools, ``first_pool`` < 1 or an unknown ``init``.
     """
 
     def __init__(
-        self, input_size: tuple[int, int] = SALGAN_INPUT_SIZE, first_pool: int = 2, weight_norm: bool = False
+        self,
+        input_size: tuple[int, int] = SALGAN_INPUT_SIZE,
+        first_pool: int = 2,
+        weight_norm: bool = False,
+        init: str = "glorot",
     ) -> None:
         super().__init__()
         if len(input_size) != 2 or not all(isinstance(s, int) and s > 0 for s in input_size):
             raise ConfigError(f"input_size must be (height, width) with positive integers, got {input_size!r}")
         if not isinstance(first_pool, int) or first_pool < 1:
             raise ConfigError(f"first_pool must be an integer >= 1, got {first_pool!r}")
+        if init not in ("glorot", "pytorch"):
+            raise ConfigError(f"init must be 'glorot' or 'pytorch', got {init!r}")
         height, width = (s // first_pool // 2 // 2 for s in input_size)
         if height < 1 or width < 1:
             raise ConfigError(f"input_size {tuple(input_size)} is too small for pools of {first_pool}, 2 and 2")
         self.input_size = (int(input_size[0]), int(input_size[1]))
 
+        def glorot(layer: nn.Conv2d | nn.Linear) -> nn.Conv2d | nn.Linear:
+            if init == "glorot":
+                nn.init.xavier_uniform_(layer.weight)
+                nn.init.zeros_(layer.bias)
+            return layer
+
         def conv(in_channels: int, out_channels: int, kernel: int = 3, normalised: bool = False) -> nn.Module:
-            layer = nn.Conv2d(in_channels, out_channels, kernel_size=kernel, padding=kernel // 2)
+            layer = glorot(nn.Conv2d(in_channels, out_channels, kernel_size=kernel, padding=kernel // 2))
             return nn.utils.parametrizations.weight_norm(layer) if normalised else layer
 
         self.features = nn.Sequential(
@@ -231,11 +247,11 @@ class SalGANDiscriminator(nn.Module):
         )
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(64 * height * width, 100),
+            glorot(nn.Linear(64 * height * width, 100)),
             nn.Tanh(),
-            nn.Linear(100, 2),
+            glorot(nn.Linear(100, 2)),
             nn.Tanh(),
-            nn.Linear(2, 1),
+            glorot(nn.Linear(2, 1)),
         )
 
     def forward(self, image: Tensor, saliency: Tensor) -> Tensor:
@@ -291,7 +307,10 @@ def salgan(
 
 @register_model
 def salgan_discriminator(
-    input_size: tuple[int, int] = SALGAN_INPUT_SIZE, first_pool: int = 2, weight_norm: bool = False
+    input_size: tuple[int, int] = SALGAN_INPUT_SIZE,
+    first_pool: int = 2,
+    weight_norm: bool = False,
+    init: str = "glorot",
 ) -> SalGANDiscriminator:
     """SalGAN's discriminator (paper 2, Table 1) for one input size; see :class:`SalGANDiscriminator`."""
-    return SalGANDiscriminator(tuple(input_size), first_pool, weight_norm)
+    return SalGANDiscriminator(tuple(input_size), first_pool, weight_norm, init)
