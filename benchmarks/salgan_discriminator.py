@@ -9,7 +9,7 @@ the adversarial phase's loss, for each learning rate asked for. Every ``--every`
 training loss and D(real), D(fake) and the accuracy on the validation images (threshold 0.5), which D never
 trains on. The last line of each learning rate goes to ``benchmarks/RESULTS.md``.
 
-    python benchmarks/salgan_discriminator.py runs/salgan-bce-cpu --lr 3e-4,3e-3,3e-2 --steps 300
+    python benchmarks/salgan_discriminator.py runs/salgan-bce-cpu --init glorot,pytorch --lr 3e-4 --steps 75
 """
 
 from __future__ import annotations
@@ -75,7 +75,9 @@ def main() -> None:
     parser.add_argument("generator", help="checkpoint or run folder of a trained SalGAN generator")
     parser.add_argument("--lr", default="3e-4,3e-3,3e-2", help="comma-separated discriminator learning rates")
     parser.add_argument("--optimizer", default="adagrad", choices=("adagrad", "adam"))
-    parser.add_argument("--init", default="glorot", choices=("glorot", "pytorch"), help="D's initial weights")
+    parser.add_argument(
+        "--init", default="glorot,pytorch", help="comma-separated initialisations of D: glorot, pytorch"
+    )
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--every", type=int, default=50)
@@ -96,14 +98,15 @@ def main() -> None:
     print(f"{len(train_images)} training and {len(val_images)} validation images; generated maps ready")
 
     rows = []
-    for lr in (float(x) for x in args.lr.split(",")):
+    runs = [(init, float(lr)) for init in args.init.split(",") for lr in args.lr.split(",")]
+    for init, lr in runs:
         torch.manual_seed(args.seed)
         discriminator = create_model(
             "salgan_discriminator",
             input_size=tuple(train_images.shape[-2:]),
             first_pool=config.model.discriminator_first_pool,
             weight_norm=config.model.discriminator_weight_norm,
-            init=args.init,
+            init=init,
         ).train()
         weight_decay = config.train.weight_decay
         if args.optimizer == "adagrad":
@@ -124,6 +127,7 @@ def main() -> None:
             if step % args.every == 0 or step == args.steps:
                 discriminator.eval()
                 row = {
+                    "init": init,
                     "lr": lr,
                     "step": step,
                     **{k: float(np.mean([w[k] for w in window])) for k in window[0]},
@@ -132,24 +136,26 @@ def main() -> None:
                 }
                 discriminator.train()
                 window = []
-                print(" ".join(f"{k} {v:.4g}" for k, v in row.items()), flush=True)
+                print(
+                    " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True
+                )
         rows.append(row)
 
     lines = [
-        "| D learning rate | steps | train loss (last window) | train D(real) | train D(fake) | val D(real) "
+        "| D init | D learning rate | steps | train loss (last window) | train D(real) | train D(fake) | val D(real) "
         "| val D(fake) | val accuracy |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['lr']:g} | {r['step']} | {r['discriminator']:.4f} | {r['d_real']:.3f} | {r['d_fake']:.3f} | "
-            f"{r['val_d_real']:.3f} | {r['val_d_fake']:.3f} | {r['val_accuracy']:.3f} |"
+            f"| {r['init']} | {r['lr']:g} | {r['step']} | {r['discriminator']:.4f} | {r['d_real']:.3f} | "
+            f"{r['d_fake']:.3f} | {r['val_d_real']:.3f} | {r['val_d_fake']:.3f} | {r['val_accuracy']:.3f} |"
         )
     body = (
         f"## SalGAN discriminator against a fixed generator ({Path(args.generator).name})\n\n"
         + provenance()
         + f"\nA fresh discriminator ({config.model.discriminator_first_pool}x{config.model.discriminator_first_pool} "
-        f"first pool, weight norm {config.model.discriminator_weight_norm}, {args.init} initialisation) "
+        f"first pool, weight norm {config.model.discriminator_weight_norm}) "
         f"trained alone, {args.optimizer} with "
         f"weight decay {config.train.weight_decay:g}, batches of {args.batch} training images of the OSIE split "
         "(real: ground-truth fixation maps, label 1; fake: the frozen generator's maps, label 0); D(real) and "
