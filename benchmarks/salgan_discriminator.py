@@ -15,9 +15,7 @@ trains on. The last line of each learning rate goes to ``benchmarks/RESULTS.md``
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +25,6 @@ import torch
 from gensal.checkpoint import load_model
 from gensal.config import image_sides
 from gensal.data.fixation_train import FixationTrainDataset
-from gensal.data.splits import read_split
 from gensal.models import create_model
 from gensal.training.salgan import discriminator_loss
 
@@ -39,20 +36,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def fixation_items(config, split_file: str, subset: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Images (N, 3, H, W) and ground-truth maps (N, 1, H, W) of one subset, unflipped, at the model size."""
-    names = read_split(split_file)[subset]
-    with tempfile.TemporaryDirectory() as folder:
-        only = Path(folder) / "split.json"
-        only.write_text(json.dumps({"train": names, "validation": [], "test": []}))
-        data = config.data
-        dataset = FixationTrainDataset(
-            data.train_images,
-            image_sides(data.image_size),
-            fixations=data.train_fixations,
-            sigma=data.fixation_sigma,
-            split=only,
-            hflip=False,
-        )
-        pairs = [dataset[i] for i in range(len(dataset))]
+    data = config.data
+    dataset = FixationTrainDataset(
+        data.train_images,
+        image_sides(data.image_size),
+        fixations=data.train_fixations,
+        sigma=data.fixation_sigma,
+        split=split_file,
+        hflip=False,
+        subset=subset,
+    )
+    pairs = [dataset[i] for i in range(len(dataset))]
     return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
 
 

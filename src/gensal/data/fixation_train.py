@@ -41,13 +41,14 @@ class FixationTrainDataset(FlippedItems):
             read continuous maps from ``maps_dir``.
         maps_dir: folder of continuous saliency maps (used when ``fixations`` is ``None``).
         sigma: blur of the fixation points in original-image pixels; ``None``: the MIT benchmark's filter.
-        split: a split file (:mod:`gensal.data.splits`); only the names of its ``train`` list are used.
+        split: a split file (:mod:`gensal.data.splits`); only the names of its ``subset`` list are used.
         hflip: flip each item horizontally with probability 0.5.
         seed: seed of the flips.
         max_images: keep only the first N names (sorted).
         cache: keep each resized image and map in memory after its first use (about 340 KB per image at
             192 x 256: 170 MB for the 500 OSIE training images). Useful with ``num_workers=0`` only: worker
             processes fill copies that are dropped after each epoch.
+        subset: which list of ``split`` to read (``train``, ``validation`` or ``test``).
 
     Items are ``(image, map)``: float32 tensors (3, H, W) and (1, H, W) in [0, 1].
 
@@ -75,11 +76,12 @@ class FixationTrainDataset(FlippedItems):
         seed: int = 0,
         max_images: int | None = None,
         cache: bool = False,
+        subset: str = "train",
     ) -> None:
         super().__init__(size, hflip, seed)
         self.sigma = sigma
         self.cache: dict[int, tuple[np.ndarray, np.ndarray]] | None = {} if cache else None
-        wanted = read_split(split)["train"] if split is not None else None
+        wanted = read_split(split)[subset] if split is not None else None
         self.fixations: dict[str, Fixations] | None = None
         if fixations is not None:
             self.fixations = read_fixations(fixations)
@@ -88,7 +90,7 @@ class FixationTrainDataset(FlippedItems):
             no_fixations = [n for n in names if n not in self.fixations]
             if no_fixations:
                 raise DataError(
-                    f"{split}: {len(no_fixations)} image(s) of the train list have no fixations in {fixations}: "
+                    f"{split}: {len(no_fixations)} image(s) of the {subset} list have no fixations in {fixations}: "
                     f"{examples_text(no_fixations)}"
                 )
             no_image = [n for n in names if n not in images]
@@ -111,7 +113,7 @@ class FixationTrainDataset(FlippedItems):
             missing = [n for n in names if n not in pairs]
             if missing:
                 raise DataError(
-                    f"{split}: {len(missing)} image(s) of the train list have no image and map in "
+                    f"{split}: {len(missing)} image(s) of the {subset} list have no image and map in "
                     f"{images_dir} / {maps_dir}: {examples_text(missing)}"
                 )
             names = names[:max_images] if max_images is not None else names
