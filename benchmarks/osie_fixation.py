@@ -111,7 +111,7 @@ def main() -> None:
     baseline = output / "center-bias"
     if args.overwrite or not baseline.is_dir():
         write_center_bias(fixations, baseline)
-    folders = [("center bias", None, baseline)]
+    folders = [("center bias", None, baseline, {})]
     for spec in args.models:
         name, checkpoint_path = spec.split("=", 1)
         folder = output / name
@@ -120,7 +120,9 @@ def main() -> None:
             timing = predict_files(Predictor(checkpoint_path), images, folder, log_density=True)
             timing["threads"] = torch.get_num_threads()
             write_json(folder / "timing.json", timing)
-        folders.append((name, read_checkpoint(checkpoint_path), folder))
+        timing_file = folder / "timing.json"
+        timing = json.loads(timing_file.read_text()) if timing_file.exists() else {}
+        folders.append((name, read_checkpoint(checkpoint_path), folder, timing))
 
     metrics = args.metrics.split(",")
     sources = args.maps.split(",")
@@ -128,13 +130,11 @@ def main() -> None:
     if unknown:
         parser.error(f"--maps: unknown {', '.join(unknown)}; expected png and/or density")
     per_image = {}
-    for (name, checkpoint, folder), source in ((f, s) for s in sources for f in folders):
+    for (name, checkpoint, folder, timing), source in ((f, s) for s in sources for f in folders):
         scored = folder if source == "png" else folder / "log_density"
         result = evaluate_fixation(fixations, name, scored, progress=False)
         if source == sources[0]:
             per_image[name] = result.per_image
-        timing_file = folder / "timing.json"
-        timing = json.loads(timing_file.read_text()) if timing_file.exists() else {}
         row = {"name": name, "maps": MAP_LABELS[source], "training": "-", "prediction": "-", **result.summary}
         if checkpoint is not None:
             train, state = checkpoint.config.train, checkpoint.training
@@ -170,7 +170,7 @@ def main() -> None:
     if not args.no_write:
         write_section(f"osie_{args.subset}", body)
         image_files = {path.stem: path for path in images}
-        draw_figure(Path(args.figure), fixations, image_files, [(n, f) for n, _, f in folders], per_image)
+        draw_figure(Path(args.figure), fixations, image_files, [(n, f) for n, _, f, _ in folders], per_image)
 
 
 if __name__ == "__main__":
