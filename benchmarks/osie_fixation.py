@@ -25,7 +25,7 @@ import torch
 
 from gensal.checkpoint import read_checkpoint
 from gensal.data.fixations import fixation_density, read_fixations
-from gensal.data.splits import read_split
+from gensal.data.splits import SPLIT_NAMES, read_split
 from gensal.evaluate import evaluate_fixation
 from gensal.io import atomic_path, read_gray, read_rgb, write_gray_png, write_json, write_npy
 from gensal.metrics.fixation import ALL_METRICS, center_bias, log_density_from_map
@@ -84,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="*", metavar="NAME=CHECKPOINT")
     parser.add_argument("--split", default=str(SPLIT), help="split file (its 'test' names are scored)")
-    parser.add_argument("--subset", default="test", choices=("train", "validation", "test"))
+    parser.add_argument("--subset", default="test", choices=SPLIT_NAMES)
     parser.add_argument("--metrics", default=",".join(m for m in ALL_METRICS if m != "emd"))
     parser.add_argument("--output", default=str(ROOT / "outputs" / "osie"))
     parser.add_argument("--overwrite", action="store_true")

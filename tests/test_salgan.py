@@ -327,6 +327,15 @@ def test_fixation_dataset_gives_blurred_maps_at_the_model_size():
     assert torch.equal(cached[0][1], target) and torch.equal(cached[0][0], image)
 
 
+def test_fixation_dataset_reads_the_subset_asked_for_and_refuses_unknown_ones():
+    need(OSIE)
+    fixations = OSIE / "fixations" / "fixations.mat"
+    validation = FixationTrainDataset(OSIE / "images", SIZE, fixations=fixations, split=SPLIT, subset="validation")
+    assert [name for name, *_ in validation.items] == read_split(SPLIT)["validation"]
+    with pytest.raises(InputError, match="subset must be one of train, validation, test, got 'val'"):
+        FixationTrainDataset(OSIE / "images", SIZE, fixations=fixations, split=SPLIT, subset="val")
+
+
 def test_fixation_dataset_reads_salicon_json_and_map_folders(tmp_path):
     examples = need(SALICON)
     points = FixationTrainDataset(

@@ -26,8 +26,8 @@ import torch
 from gensal.data.fixations import Fixations, fixation_density, read_fixations, read_image_size
 from gensal.data.pairs import files_by_stem
 from gensal.data.sod import FlippedItems, examples_text, pair_images_and_masks, resized, to_tensor
-from gensal.data.splits import read_split
-from gensal.errors import DataError
+from gensal.data.splits import SPLIT_NAMES, read_split
+from gensal.errors import DataError, InputError
 from gensal.io import read_gray, read_rgb, resize_map
 
 
@@ -81,6 +81,8 @@ class FixationTrainDataset(FlippedItems):
         super().__init__(size, hflip, seed)
         self.sigma = sigma
         self.cache: dict[int, tuple[np.ndarray, np.ndarray]] | None = {} if cache else None
+        if subset not in SPLIT_NAMES:
+            raise InputError(f"subset must be one of {', '.join(SPLIT_NAMES)}, got {subset!r}")
         wanted = read_split(split)[subset] if split is not None else None
         self.fixations: dict[str, Fixations] | None = None
         if fixations is not None:
