@@ -89,7 +89,9 @@ def main() -> None:
     parser.add_argument("--output", default=str(ROOT / "outputs" / "osie"))
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--figure", default=str(ROOT / "docs" / "images" / "osie-examples.png"))
+    parser.add_argument(
+        "--figure", default=str(ROOT / "docs" / "images" / "osie-examples.png"), help="drawn for --subset test only"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md and the figure alone")
     parser.add_argument(
         "--maps",
@@ -142,6 +144,8 @@ def main() -> None:
             row["training"] = (
                 f"{variant}, {state.get('elapsed_seconds', float('nan')) / 60:.0f} min, {state.get('step', 0)} steps"
             )
+            if train.init_from:
+                row["training"] += f", started from {train.init_from}"
             row["prediction"] = f"{timing.get('seconds_per_image', float('nan')):.3f} s/img"
         rows.append(row)
         print(name, source, {m: round(result.summary[m], 4) for m in metrics if m in result.summary})
@@ -169,6 +173,8 @@ def main() -> None:
     print(body)
     if not args.no_write:
         write_section(f"osie_{args.subset}", body)
+        if args.subset != "test":
+            return  # the figure shows the test images
         image_files = {path.stem: path for path in images}
         draw_figure(Path(args.figure), fixations, image_files, [(n, f) for n, _, f, _ in folders], per_image)
 

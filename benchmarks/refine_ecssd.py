@@ -4,16 +4,21 @@ Refines the maps of one published method shipped in ``../shared/data/ecssd/predi
 trained cooperative checkpoint (noise-free Langevin on its energy, as ``gensal refine`` runs it), scores
 the maps before and after with ``gensal.evaluate.evaluate_sod`` against the ECSSD masks, writes a section
 of ``benchmarks/RESULTS.md`` and a figure (image | before | after | ground truth, 4 evenly spaced images)
-to ``docs/images/refine-ecssd.png``.
+to ``docs/images/refine-ecssd.png``. It also asks whether the energy knows which map is better, on
+``--diagnose`` evenly spaced images: how often U(ground truth) < U(map), how often U(map thresholded at 0.5)
+< U(map) (an energy that has only learnt "sharp maps are data" prefers every thresholded map), and on the
+pixels where the map is off by more than 0.3, how often the first descent step moves towards the ground truth.
 
     python benchmarks/refine_ecssd.py --model runs/coop-cpu [--method ScribbleSaliency_CVPR2020]
         [--steps K] [--step-size D] [--limit N] [--output DIR] [--results PATH] [--figure PATH] [--threads N]
+        [--diagnose N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -24,9 +29,12 @@ import torch
 
 from gensal import io
 from gensal.checkpoint import load_model
+from gensal.config import image_sides
 from gensal.data.pairs import MAP_SUFFIXES, files_by_stem
 from gensal.evaluate import SOD_LABELS, evaluate_sod
-from gensal.refine import refine_folder
+from gensal.inference import image_to_tensor, map_to_tensor
+from gensal.refine import energy_model_of, refine_folder
+from gensal.refinement import to_state
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results as results_file  # noqa: E402
@@ -35,6 +43,8 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = (REPO / ".." / "shared" / "data" / "ecssd").resolve()
 SECTION = "refine_ecssd"
 FIGURE_ROWS = 4
+WRONG = 0.3
+"""A pixel of a map is "wrong" when it differs from the ground truth by more than this."""
 
 
 def _subset(source: Path, stems: list[str], target: Path, suffixes: tuple[str, ...]) -> Path:
@@ -64,6 +74,43 @@ def _table(before: dict[str, float], after: dict[str, float], method: str, refin
         changes.append(f"{change:+.4f}" + (" (better)" if better and abs(change) >= 5e-5 else ""))
     lines.append("| change | " + " | ".join(changes) + " |")
     return lines
+
+
+def energy_diagnostics(model, stems: list[str], images: Path, maps: Path, masks: Path) -> dict[str, float]:
+    """Does the energy rank the ground truth below the map, and does its descent point towards it?
+
+    At model resolution, in the checkpoint's Langevin space. Returns the fractions of images with
+    U(gt) < U(map) and U(map > 0.5) < U(map), and the fraction of wrong pixels (|gt - map| > WRONG), pooled
+    over the images, where the descent direction -dU/dstate has the sign of gt - map.
+    """
+    ebm = energy_model_of(model).eval()
+    size = model.config.data.image_size
+    space = model.config.train.energy_langevin_space
+    image_files, map_files, mask_files = files_by_stem(images), files_by_stem(maps, MAP_SUFFIXES), files_by_stem(masks)
+    gt_lower, sharp_lower, agree, wrong = 0, 0, 0, 0
+    for stem in stems:
+        image = image_to_tensor(io.read_rgb(image_files[stem]), size)
+        given = map_to_tensor(io.read_map(map_files[stem]), size)
+        truth = map_to_tensor(io.read_map(mask_files[stem]), size)
+        with torch.no_grad():
+            energy_map, energy_gt, energy_sharp = (float(ebm(y, image)) for y in (given, truth, (given > 0.5).float()))
+        gt_lower += energy_gt < energy_map
+        sharp_lower += energy_sharp < energy_map
+        state = to_state(given, space).requires_grad_(True)
+        as_map = torch.sigmoid(state) if space == "logit" else state
+        (gradient,) = torch.autograd.grad(ebm(as_map, image).sum(), state)
+        error = truth - given
+        off = error.abs() > WRONG
+        agree += int(((-gradient).sign() == error.sign())[off].sum())
+        wrong += int(off.sum())
+    count = max(len(stems), 1)
+    return {
+        "images": len(stems),
+        "gt_lower": gt_lower / count,
+        "thresholded_lower": sharp_lower / count,
+        "towards_gt": agree / max(wrong, 1),
+        "wrong_fraction": wrong / (count * math.prod(image_sides(size))),
+    }
 
 
 def draw_figure(
@@ -109,6 +156,7 @@ def main() -> None:
     parser.add_argument("--figure", default=str(REPO / "docs" / "images" / "refine-ecssd.png"))
     parser.add_argument("--workers", type=int, default=None, help="evaluation worker processes")
     parser.add_argument("--threads", type=int, default=None, help="PyTorch CPU threads (default: its choice)")
+    parser.add_argument("--diagnose", type=int, default=200, help="images for the energy diagnostics (0: none)")
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -141,6 +189,10 @@ def main() -> None:
     figure = Path(args.figure)
     draw_figure(figure, figure_stems, images, maps, output, masks, per_image)
 
+    spaced = np.linspace(0, len(stems) - 1, min(args.diagnose, len(stems))).astype(int)
+    diagnosed = [stems[i] for i in np.unique(spaced)]
+    diagnostics = energy_diagnostics(model, diagnosed, images, maps, masks) if args.diagnose > 0 else None
+
     training = json.loads((model.path / "checkpoint.json").read_text()).get("training", {})
     config = model.config
     refined_label = f"{args.method} + EBM ({summary.steps} steps, d = {summary.step_size:g}, {summary.space})"
@@ -160,12 +212,27 @@ def main() -> None:
         f"Mean energy at model resolution {summary.energy_before:.4g} -> {summary.energy_after:.4g}. "
         f"Refinement time {seconds:.1f} s ({1000 * seconds / max(summary.files, 1):.0f} ms/image on "
         f"{torch.get_num_threads()} CPU thread(s), reading and writing included).",
+        *_diagnostics_lines(diagnostics, args.method),
         "",
         f"![image, before, after, ground truth]({_relative(figure, Path(args.results).parent)})",
     ]
     text = "\n".join(lines)
     print(text)
     results_file.write_section(SECTION, text, Path(args.results))
+
+
+def _diagnostics_lines(diagnostics: dict[str, float] | None, method: str) -> list[str]:
+    if diagnostics is None:
+        return []
+    return [
+        "",
+        f"Does the energy know the better map? On {diagnostics['images']} evenly spaced images, at model "
+        f"resolution: U(ground truth) < U({method} map) on {100 * diagnostics['gt_lower']:.1f}% of them; "
+        f"U(the map thresholded at 0.5) < U(map) on {100 * diagnostics['thresholded_lower']:.1f}%; on the "
+        f"pixels where the map is off by more than {WRONG} ({100 * diagnostics['wrong_fraction']:.1f}% of all), "
+        f"the descent direction points towards the ground truth on {100 * diagnostics['towards_gt']:.1f}% "
+        "(a useful refiner needs well over 50% on both the first and the last).",
+    ]
 
 
 def _relative(path: Path, start: Path) -> str:

@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gensal.checkpoint import build_models, latest_checkpoint, load_model, read_checkpoint
+from gensal.checkpoint import build_models, initialise_from, latest_checkpoint, load_model, read_checkpoint
 from gensal.cli import main
 from gensal.config import apply_overrides, config_from_dict
 from gensal.errors import ConfigError, DataError
@@ -300,6 +300,46 @@ def test_missing_masks_and_too_few_images_are_data_errors(tmp_path):
     (tmp_path / "masks" / "im1.png").unlink()
     with pytest.raises(DataError, match="1 training pair"):
         train(tiny_config(tmp_path))
+
+
+def test_init_from_loads_the_networks_a_checkpoint_holds_and_starts_the_others_fresh(tmp_path):
+    make_dataset(tmp_path, count=4)
+    first = tiny_config(tmp_path, output_dir=str(tmp_path / "first"), max_steps=1)
+    train(first)
+    stored = read_checkpoint(first.train.output_dir).weights
+
+    # A cooperative checkpoint into a generator-only run: the generator is loaded, nothing is fresh.
+    abp = tiny_config(tmp_path, "lvm-abp")
+    models = build_models(abp)
+    assert initialise_from(first.train.output_dir, models, abp) == (["generator"], [])
+    assert all(torch.equal(v, stored["generator"][k]) for k, v in models["generator"].state_dict().items())
+
+    # A new cooperative run started from it: trains on, and its first checkpoint records where it began.
+    second = tiny_config(tmp_path, output_dir=str(tmp_path / "second"), max_steps=1, init_from=str(tmp_path / "first"))
+    assert train(second).step == 1
+    after = read_checkpoint(second.train.output_dir)
+    assert after.config.train.init_from == str(tmp_path / "first")
+    ebm = after.weights["ebm"]
+    moved = [k for k, v in ebm.items() if v.is_floating_point() and not torch.equal(v, stored["ebm"][k])]
+    assert moved, "the energy model should have been loaded and then updated"
+
+    # A generator-only checkpoint into a cooperative run: the energy model starts fresh.
+    abp_run = tiny_config(tmp_path, "lvm-abp", output_dir=str(tmp_path / "abp"), max_steps=1)
+    train(abp_run)
+    cooperative = tiny_config(tmp_path)
+    assert initialise_from(abp_run.train.output_dir, build_models(cooperative), cooperative) == (["generator"], ["ebm"])
+
+
+def test_init_from_refuses_another_architecture_in_one_line(tmp_path):
+    make_dataset(tmp_path, count=4)
+    deterministic = tiny_config(tmp_path, "deterministic", output_dir=str(tmp_path / "det"), max_steps=1)
+    train(deterministic)
+    cooperative = tiny_config(tmp_path)  # latent_dim 4: the decoder's input differs
+    with pytest.raises(ConfigError, match=r"train.init_from: .*generator.safetensors: weights do not match") as err:
+        initialise_from(deterministic.train.output_dir, build_models(cooperative), cooperative)
+    assert "\n" not in str(err.value)
+    with pytest.raises(DataError, match="nowhere"):
+        train(tiny_config(tmp_path, init_from=str(tmp_path / "nowhere")))
 
 
 # ------------------------------------------------------------------------------------------------ CLI

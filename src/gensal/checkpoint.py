@@ -501,6 +501,37 @@ def restore_models(checkpoint: Checkpoint, models: Mapping[str, nn.Module]) -> N
         load_weights(module, checkpoint.weights[name], str(checkpoint.path / f"{name}.safetensors"), checkpoint.config)
 
 
+def initialise_from(path: str | Path, models: Mapping[str, nn.Module], config: Config) -> tuple[list[str], list[str]]:
+    """Load the weights of a checkpoint into the networks of a new run (``train.init_from``).
+
+    Every network of ``models`` that the checkpoint holds is loaded; the architecture, as built from
+    ``config``, must match the stored tensors exactly. Networks the checkpoint lacks (e.g. SalGAN's
+    discriminator when starting from a BCE-only generator) keep their initial weights.
+
+    Args:
+        path: checkpoint folder or run folder (its latest checkpoint).
+        models: the run's networks, already built from ``config``.
+        config: the run's config (named in error messages).
+
+    Returns:
+        ``(loaded, fresh)``: the names of the networks loaded and of those left as initialised.
+
+    Raises:
+        DataError: unreadable checkpoint or NaN weights. ConfigError: no network in common, or tensors that
+            do not match the run's architecture.
+    """
+    checkpoint = read_checkpoint(path)
+    loaded = [name for name in models if name in checkpoint.weights]
+    if not loaded:
+        raise ConfigError(
+            f"train.init_from={path}: holds networks {sorted(checkpoint.weights)}, none of the run's {sorted(models)}"
+        )
+    for name in loaded:
+        where = f"train.init_from: {checkpoint.path / f'{name}.safetensors'}"
+        load_weights(models[name], checkpoint.weights[name], where, config)
+    return loaded, [name for name in models if name not in checkpoint.weights]
+
+
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """Rebuild the trained networks of a checkpoint (or a run folder's latest one) for inference.
 

@@ -202,6 +202,11 @@ class TrainConfig:
         lr_discriminator: SalGAN: AdaGrad learning rate of the discriminator (paper: 3e-4).
         weight_decay: SalGAN: AdaGrad weight decay of both networks (paper: 1e-4; the official code never
             adds its L2 term to the loss, i.e. 0).
+        init_from: start a new run from the weights of this checkpoint (or run folder) instead of the
+            initial ones: fine-tuning, or continuing a model under other settings (e.g. SalGAN's
+            adversarial phase from a BCE-trained generator). Each network of the run that the checkpoint
+            holds is loaded (its architecture must match); the others start fresh. Optimiser state, step
+            and schedules start anew. Ignored when resuming (the run's own checkpoint holds the weights).
     """
 
     algorithm: Literal["cooperative", "cooperative-weak", "lvm-abp", "deterministic", "salgan"] = "cooperative"
@@ -242,6 +247,7 @@ class TrainConfig:
     lr_generator: float = 3e-4
     lr_discriminator: float = 3e-4
     weight_decay: float = 1e-4
+    init_from: str | None = None
 
 
 @dataclass

@@ -17,6 +17,7 @@ import json
 import math
 import random
 import shutil
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -35,6 +36,7 @@ from gensal.checkpoint import (
     Checkpoint,
     build_models,
     get_rng_state,
+    initialise_from,
     latest_checkpoint,
     read_checkpoint,
     restore_models,
@@ -403,6 +405,10 @@ def train(config: Config, resume: bool = False) -> TrainResult:
         step = int(checkpoint.training["step"])
         elapsed_before = float(checkpoint.training.get("elapsed_seconds", 0.0))
         last_checkpoint = checkpoint.path
+    elif settings.init_from is not None:
+        loaded, fresh = initialise_from(settings.init_from, models, config)
+        fresh_text = f"; {', '.join(fresh)} initialised afresh" if fresh else ""
+        print(f"initialised {', '.join(loaded)} from {settings.init_from}{fresh_text}", file=sys.stderr)
 
     output_dir.mkdir(parents=True, exist_ok=True)
     write_text(output_dir / "config.yaml", yaml.safe_dump(config_to_dict(config), sort_keys=False))
