@@ -47,6 +47,9 @@ def main() -> None:
     parser.add_argument("--section", default="ecssd_models", help="RESULTS.md section to (re)write")
     parser.add_argument("--title", default="Trained models on ECSSD", help="heading of that section")
     parser.add_argument("--note", default="", help="a paragraph added under the table")
+    parser.add_argument(
+        "--relative-to", default=None, metavar="NAME", help="add each model's scores as a percentage of NAME's"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -93,6 +96,25 @@ def main() -> None:
             f"| {row['name']} | {row['algorithm']} | {row['minutes']:.0f} min, {row['steps']} steps | "
             f"{row['how']}, {row['seconds_per_image']:.2f} s/img | {metrics} |"
         )
+    relative = ""
+    if args.relative_to is not None:
+        reference = next((row for row in rows if row["name"] == args.relative_to), None)
+        if reference is None:
+            parser.error(f"--relative-to {args.relative_to}: not one of the models given")
+        relative = (
+            f"\nAs a percentage of {args.relative_to}'s score (MAE: its MAE over the model's, so that higher is "
+            "better here too): "
+            + "; ".join(
+                f"{row['name']}: "
+                + ", ".join(
+                    f"{c} {100 * (reference[c] / row[c] if c == 'mae' else row[c] / reference[c]):.1f}%"
+                    for c in COLUMNS[:4]
+                )
+                for row in rows
+                if row is not reference
+            )
+            + ".\n"
+        )
     body = (
         f"## {args.title} ({len(images):,} images)\n\n"
         + provenance()
@@ -102,6 +124,7 @@ def main() -> None:
         "files, on this machine's 2 cores (measured when the maps were made; `timing.json` beside them).\n\n"
         + "\n".join(lines)
         + "\n"
+        + relative
         + (f"\n{args.note}\n" if args.note else "")
     )
     print(body)
