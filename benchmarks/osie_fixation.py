@@ -27,7 +27,7 @@ from gensal.checkpoint import read_checkpoint
 from gensal.data.fixations import fixation_density, read_fixations
 from gensal.data.splits import SPLIT_NAMES, read_split
 from gensal.evaluate import evaluate_fixation
-from gensal.io import atomic_path, read_gray, read_rgb, write_gray_png, write_json, write_npy
+from gensal.io import read_gray, read_rgb, save_figure, write_gray_png, write_json, write_npy
 from gensal.metrics.fixation import ALL_METRICS, center_bias, log_density_from_map
 from gensal.predict import Predictor, predict_files
 
@@ -74,10 +74,7 @@ def draw_figure(path: Path, fixations: dict, images: dict, folders: list, scores
             axis.set_title(f"{name}\nNSS {per_image['nss']:.2f}, CC {per_image['cc']:.2f}", fontsize=8)
     for axis in axes.flat:
         axis.axis("off")
-    figure.tight_layout()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=80, format="png")
-    plt.close(figure)
+    save_figure(figure, path, dpi=80)
 
 
 def main() -> None:

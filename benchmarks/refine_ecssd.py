@@ -137,10 +137,7 @@ def draw_figure(
             ax.imshow(array, cmap=None if array.ndim == 3 else "gray", vmin=0, vmax=255 if array.ndim == 2 else None)
             ax.set_title(title, fontsize=9)
             ax.axis("off")
-    fig.tight_layout()
-    with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=80, format="png")
-    plt.close(fig)
+    io.save_figure(fig, path, dpi=80)
 
 
 def main() -> None:

@@ -62,10 +62,7 @@ def draw(runs: dict[str, list[dict]], keys: list[str], output: Path, title: str 
             ax.legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    with io.atomic_path(output) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
+    io.save_figure(fig, output, dpi=90)
 
 
 def main() -> None:

@@ -172,6 +172,25 @@ def test_atomic_writes_have_normal_permissions_and_leave_nothing_on_failure(tmp_
     assert sorted(os.listdir(tmp_path)) == ["a.txt"]
 
 
+def test_save_figure_writes_the_format_of_the_suffix_and_closes_the_figure(tmp_path):
+    import os
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gensal import io
+
+    for name, magic in (("f.png", b"\x89PNG"), ("f.pdf", b"%PDF"), ("noext", b"\x89PNG")):
+        figure, axis = plt.subplots()
+        axis.plot([0, 1], [1, 0])
+        io.save_figure(figure, tmp_path / "sub" / name, dpi=40)
+        assert (tmp_path / "sub" / name).read_bytes()[:4] == magic
+        assert not plt.fignum_exists(figure.number)
+    assert sorted(os.listdir(tmp_path / "sub")) == ["f.pdf", "f.png", "noext"]
+
+
 def _current_umask() -> int:
     import os
 

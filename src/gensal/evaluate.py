@@ -258,10 +258,7 @@ def plot_sod_curves(results: list[MethodResult], path: str | Path) -> None:
     for ax in (ax_pr, ax_f):
         ax.grid(alpha=0.3)
         ax.legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
-    with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    io.save_figure(fig, path, dpi=110)
 
 
 def run_evaluate(args) -> list[MethodResult]:

@@ -122,6 +122,17 @@ def write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def save_figure(figure, path: str | Path, dpi: int) -> None:
+    """Lay out a Matplotlib figure, write it atomically (format from the suffix, PNG by default), close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".").lower() or "png")
+    plt.close(figure)
+
+
 def write_json(path: str | Path, data) -> None:
     """Write JSON atomically (indented, keys in insertion order)."""
     write_text(path, json.dumps(data, indent=2) + "\n")

@@ -42,7 +42,7 @@ from tqdm import tqdm
 from gensal.checkpoint import LoadedModel, load_model
 from gensal.errors import ConfigError, InputError
 from gensal.inference import image_to_tensor, list_inputs, resize_tensor, to_uint8
-from gensal.io import atomic_path, read_rgb, write_gray_png, write_npy
+from gensal.io import read_rgb, save_figure, write_gray_png, write_npy
 from gensal.metrics.fixation import log_density_from_map
 from gensal.refinement import refine_maps
 
@@ -262,11 +262,7 @@ def draw_figure(panels: list[tuple[str, np.ndarray, dict[str, np.ndarray]]], pat
             axes[row, column].set_title(title, fontsize=8)
     for axis in axes.flat:
         axis.axis("off")
-    figure.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=110, format=path.suffix.lstrip(".") or "png")
-    plt.close(figure)
+    save_figure(figure, path, dpi=110)
 
 
 def run_predict(args) -> None:
