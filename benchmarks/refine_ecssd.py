@@ -34,7 +34,7 @@ from gensal.data.pairs import MAP_SUFFIXES, files_by_stem
 from gensal.evaluate import SOD_LABELS, evaluate_sod
 from gensal.inference import image_to_tensor, map_to_tensor
 from gensal.refine import energy_model_of, refine_folder
-from gensal.refinement import to_state
+from gensal.refinement import descend_energy, to_state
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results as results_file  # noqa: E402
@@ -81,7 +81,8 @@ def energy_diagnostics(model, stems: list[str], images: Path, maps: Path, masks:
 
     At model resolution, in the checkpoint's Langevin space. Returns the fractions of images with
     U(gt) < U(map) and U(map > 0.5) < U(map), and the fraction of wrong pixels (|gt - map| > WRONG), pooled
-    over the images, where the descent direction -dU/dstate has the sign of gt - map.
+    over the images, where the first noise-free descent step (the chain of ``gensal refine``) has the
+    sign of gt - map.
     """
     ebm = energy_model_of(model).eval()
     size = model.config.data.image_size
@@ -96,12 +97,11 @@ def energy_diagnostics(model, stems: list[str], images: Path, maps: Path, masks:
             energy_map, energy_gt, energy_sharp = (float(ebm(y, image)) for y in (given, truth, (given > 0.5).float()))
         gt_lower += energy_gt < energy_map
         sharp_lower += energy_sharp < energy_map
-        state = to_state(given, space).requires_grad_(True)
-        as_map = torch.sigmoid(state) if space == "logit" else state
-        (gradient,) = torch.autograd.grad(ebm(as_map, image).sum(), state)
+        start = to_state(given, space)
+        first_step = descend_energy(ebm, image, start, 1, 1.0, space) - start  # -(1/2) dU/dstate
         error = truth - given
         off = error.abs() > WRONG
-        agree += int(((-gradient).sign() == error.sign())[off].sum())
+        agree += int((first_step.sign() == error.sign())[off].sum())
         wrong += int(off.sum())
     count = max(len(stems), 1)
     return {
