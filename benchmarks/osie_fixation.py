@@ -7,8 +7,8 @@ the benchmark's usual reference, written the same way) joins them, and all are s
 fixations with every MIT benchmark metric (`gensal evaluate --task fixation` conventions: the PNG maps,
 sAUC negatives from the other test images, information gain over the centre bias). The training time and
 steps are read from each checkpoint. Already predicted folders are reused unless ``--overwrite``. A figure
-(image with its fixations | ground-truth fixation map | each model's map, for 4 evenly spaced test images)
-goes to ``docs/images/osie-examples.png``.
+(image with its fixations | ground-truth fixation map | each model's map, or those named by ``--figure-models``, for 4
+evenly spaced test images) goes to ``docs/images/osie-examples.png``.
 
     python benchmarks/osie_fixation.py salgan-cpu=models/salgan-cpu salgan-bce-cpu=runs/salgan-bce-cpu
 """
@@ -89,6 +89,11 @@ def main() -> None:
     parser.add_argument(
         "--figure", default=str(ROOT / "docs" / "images" / "osie-examples.png"), help="drawn for --subset test only"
     )
+    parser.add_argument(
+        "--figure-models",
+        default=None,
+        help="comma-separated NAMEs drawn in the figure (default: all; the centre bias always)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md and the figure alone")
     parser.add_argument(
         "--maps",
@@ -128,6 +133,13 @@ def main() -> None:
     unknown = sorted(set(sources) - {"png", "density"})
     if unknown:
         parser.error(f"--maps: unknown {', '.join(unknown)}; expected png and/or density")
+    drawn = [name for name, *_ in folders]
+    if args.figure_models is not None:
+        drawn = args.figure_models.split(",")
+        missing = sorted(set(drawn) - {name for name, *_ in folders})
+        if missing:
+            parser.error(f"--figure-models: {', '.join(missing)} not among the models given")
+        drawn = ["center bias", *drawn]
     per_image = {}
     for (name, checkpoint, folder, timing), source in ((f, s) for s in sources for f in folders):
         scored = folder if source == "png" else folder / "log_density"
@@ -173,7 +185,8 @@ def main() -> None:
         if args.subset != "test":
             return  # the figure shows the test images
         image_files = {path.stem: path for path in images}
-        draw_figure(Path(args.figure), fixations, image_files, [(n, f) for n, _, f, _ in folders], per_image)
+        shown = [(n, f) for n, _, f, _ in folders if n in drawn]
+        draw_figure(Path(args.figure), fixations, image_files, shown, per_image)
 
 
 if __name__ == "__main__":
