@@ -102,6 +102,19 @@ def main() -> None:
         "log-densities, the model's output at full precision)",
     )
     args = parser.parse_args()
+    malformed = [spec for spec in args.models if "=" not in spec]
+    if malformed:
+        parser.error(f"expected NAME=CHECKPOINT, got {', '.join(malformed)}")
+    specs = [spec.split("=", 1) for spec in args.models]
+    metrics = args.metrics.split(",")
+    sources = args.maps.split(",")
+    unknown = sorted(set(sources) - {"png", "density"})
+    if unknown:
+        parser.error(f"--maps: unknown {', '.join(unknown)}; expected png and/or density")
+    given = {"center bias", *(name for name, _ in specs)}
+    drawn = given if args.figure_models is None else {"center bias", *args.figure_models.split(",")}
+    if drawn - given:
+        parser.error(f"--figure-models: {', '.join(sorted(drawn - given))} not among the models given")
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -116,8 +129,7 @@ def main() -> None:
     if args.overwrite or not baseline.is_dir():
         write_center_bias(fixations, baseline)
     folders = [("center bias", None, baseline, {})]
-    for spec in args.models:
-        name, checkpoint_path = spec.split("=", 1)
+    for name, checkpoint_path in specs:
         folder = output / name
         done = folder.is_dir() and all((folder / f"{p.stem}.png").exists() for p in images)
         if args.overwrite or not done:
@@ -128,18 +140,6 @@ def main() -> None:
         timing = json.loads(timing_file.read_text()) if timing_file.exists() else {}
         folders.append((name, read_checkpoint(checkpoint_path), folder, timing))
 
-    metrics = args.metrics.split(",")
-    sources = args.maps.split(",")
-    unknown = sorted(set(sources) - {"png", "density"})
-    if unknown:
-        parser.error(f"--maps: unknown {', '.join(unknown)}; expected png and/or density")
-    drawn = [name for name, *_ in folders]
-    if args.figure_models is not None:
-        drawn = args.figure_models.split(",")
-        missing = sorted(set(drawn) - {name for name, *_ in folders})
-        if missing:
-            parser.error(f"--figure-models: {', '.join(missing)} not among the models given")
-        drawn = ["center bias", *drawn]
     per_image = {}
     for (name, checkpoint, folder, timing), source in ((f, s) for s in sources for f in folders):
         scored = folder if source == "png" else folder / "log_density"
