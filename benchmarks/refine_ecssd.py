@@ -7,7 +7,8 @@ of ``benchmarks/RESULTS.md`` and a figure (image | before | after | ground truth
 to ``docs/images/refine-ecssd.png``. It also asks whether the energy knows which map is better, on
 ``--diagnose`` evenly spaced images: how often U(ground truth) < U(map), how often U(map thresholded at 0.5)
 < U(map) (an energy that has only learnt "sharp maps are data" prefers every thresholded map), and on the
-pixels where the map is off by more than 0.3, how often the first descent step moves towards the ground truth.
+pixels where the map is off by more than 0.3, how often the first descent step moves towards the ground truth;
+and which share of that step's change to the maps goes towards the ground truth, and away from 0.5.
 
     python benchmarks/refine_ecssd.py --model runs/coop-cpu [--method ScribbleSaliency_CVPR2020]
         [--steps K] [--step-size D] [--limit N] [--output DIR] [--results PATH] [--figure PATH] [--threads N]
@@ -76,19 +77,24 @@ def _table(before: dict[str, float], after: dict[str, float], method: str, refin
     return lines
 
 
-def energy_diagnostics(model, stems: list[str], images: Path, maps: Path, masks: Path) -> dict[str, float]:
+def energy_diagnostics(
+    model, stems: list[str], images: Path, maps: Path, masks: Path, step_size: float
+) -> dict[str, float]:
     """Does the energy rank the ground truth below the map, and does its descent point towards it?
 
     At model resolution, in the checkpoint's Langevin space. Returns the fractions of images with
     U(gt) < U(map) and U(map > 0.5) < U(map), and the fraction of wrong pixels (|gt - map| > WRONG), pooled
     over the images, where the first noise-free descent step (the chain of ``gensal refine``) has the
-    sign of gt - map.
+    sign of gt - map. Of the change that first step makes to the map (sum of |delta Y| over all pixels,
+    with step size ``step_size``), it also returns the share that moves pixels towards the ground truth
+    and the share that moves them away from 0.5 (sharpening).
     """
     ebm = energy_model_of(model).eval()
     size = model.config.data.image_size
     space = model.config.train.energy_langevin_space
     image_files, map_files, mask_files = files_by_stem(images), files_by_stem(maps, MAP_SUFFIXES), files_by_stem(masks)
     gt_lower, sharp_lower, agree, wrong = 0, 0, 0, 0
+    moved, moved_towards, moved_outwards = 0.0, 0.0, 0.0
     for stem in stems:
         image = image_to_tensor(io.read_rgb(image_files[stem]), size)
         given = map_to_tensor(io.read_map(map_files[stem]), size)
@@ -98,11 +104,17 @@ def energy_diagnostics(model, stems: list[str], images: Path, maps: Path, masks:
         gt_lower += energy_gt < energy_map
         sharp_lower += energy_sharp < energy_map
         start = to_state(given, space)
-        first_step = descend_energy(ebm, image, start, 1, 1.0, space) - start  # -(1/2) dU/dstate
+        after = descend_energy(ebm, image, start, 1, step_size, space)
+        first_step = after - start  # -(d^2/2) dU/dstate
         error = truth - given
         off = error.abs() > WRONG
         agree += int((first_step.sign() == error.sign())[off].sum())
         wrong += int(off.sum())
+        change = (torch.sigmoid(after) if space == "logit" else after) - given
+        size_of_change = change.abs()
+        moved += float(size_of_change.sum())
+        moved_towards += float(size_of_change[change.sign() == error.sign()].sum())
+        moved_outwards += float(size_of_change[change.sign() == (given - 0.5).sign()].sum())
     count = max(len(stems), 1)
     return {
         "images": len(stems),
@@ -110,6 +122,8 @@ def energy_diagnostics(model, stems: list[str], images: Path, maps: Path, masks:
         "thresholded_lower": sharp_lower / count,
         "towards_gt": agree / max(wrong, 1),
         "wrong_fraction": wrong / (count * math.prod(image_sides(size))),
+        "change_towards_gt": moved_towards / max(moved, 1e-12),
+        "change_sharpening": moved_outwards / max(moved, 1e-12),
     }
 
 
@@ -188,7 +202,9 @@ def main() -> None:
 
     spaced = np.linspace(0, len(stems) - 1, min(args.diagnose, len(stems))).astype(int)
     diagnosed = [stems[i] for i in np.unique(spaced)]
-    diagnostics = energy_diagnostics(model, diagnosed, images, maps, masks) if args.diagnose > 0 else None
+    diagnostics = (
+        energy_diagnostics(model, diagnosed, images, maps, masks, summary.step_size) if args.diagnose > 0 else None
+    )
 
     training = json.loads((model.path / "checkpoint.json").read_text()).get("training", {})
     config = model.config
@@ -228,7 +244,9 @@ def _diagnostics_lines(diagnostics: dict[str, float] | None, method: str) -> lis
         f"U(the map thresholded at 0.5) < U(map) on {100 * diagnostics['thresholded_lower']:.1f}%; on the "
         f"pixels where the map is off by more than {WRONG} ({100 * diagnostics['wrong_fraction']:.1f}% of all), "
         f"the descent direction points towards the ground truth on {100 * diagnostics['towards_gt']:.1f}% "
-        "(a useful refiner needs well over 50% on both the first and the last).",
+        "(a useful refiner needs well over 50% on both the first and the last). Of the change the first "
+        f"step makes to the maps (sum of |delta Y|), {100 * diagnostics['change_towards_gt']:.1f}% moves pixels "
+        f"towards the ground truth and {100 * diagnostics['change_sharpening']:.1f}% moves them away from 0.5.",
     ]
 
 
