@@ -35,7 +35,7 @@ from gensal.data.pairs import MAP_SUFFIXES, files_by_stem
 from gensal.evaluate import SOD_LABELS, evaluate_sod
 from gensal.inference import image_to_tensor, map_to_tensor
 from gensal.refine import energy_model_of, refine_folder
-from gensal.refinement import descend_energy, to_state
+from gensal.refinement import descend_energy, from_state, to_state
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results as results_file  # noqa: E402
@@ -110,7 +110,7 @@ def energy_diagnostics(
         off = error.abs() > WRONG
         agree += int((first_step.sign() == error.sign())[off].sum())
         wrong += int(off.sum())
-        change = (torch.sigmoid(after) if space == "logit" else after) - given
+        change = from_state(after, space) - given
         size_of_change = change.abs()
         moved += float(size_of_change.sum())
         moved_towards += float(size_of_change[change.sign() == error.sign()].sum())

@@ -15,7 +15,7 @@ from gensal.config import config_from_dict
 from gensal.errors import DataError, InputError
 from gensal.inference import image_to_tensor, map_to_tensor, resize_tensor
 from gensal.refine import refine_folder, refine_map
-from gensal.refinement import revise_with_energy, to_state
+from gensal.refinement import PROBABILITY_EPS, from_state, revise_with_energy, to_state
 
 IMAGE_SIZE = 64
 TINY = {"pretrained": False, "latent_dim": 4, "decoder_channels": 16, "ebm_channels": [4, 8, 8, 8]}
@@ -68,6 +68,16 @@ def folders(tmp_path: Path) -> Path:
     Image.fromarray(_smooth_map(80, 70, 2)).save(maps / "b.jpg", quality=95)
     np.save(maps / "c.npy", _smooth_map(50, 60, 3) / 255.0)
     return tmp_path
+
+
+def test_from_state_inverts_to_state():
+    maps = torch.tensor([[[[0.0, 0.25, 0.5, 1.0]]]])
+    clipped = maps.clamp(PROBABILITY_EPS, 1.0 - PROBABILITY_EPS)
+    torch.testing.assert_close(from_state(to_state(maps, "logit"), "logit"), clipped)
+    assert torch.equal(from_state(to_state(maps, "probability"), "probability"), maps)
+    assert torch.equal(from_state(torch.tensor([1.5]), "probability"), torch.tensor([1.5]))  # not clipped
+    with pytest.raises(InputError, match="space must be"):
+        from_state(maps, "bits")
 
 
 def test_outputs_have_the_maps_names_and_sizes(checkpoints, folders):

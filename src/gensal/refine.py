@@ -33,7 +33,7 @@ from gensal.checkpoint import LoadedModel, load_model
 from gensal.data.pairs import MAP_SUFFIXES, match_pairs
 from gensal.errors import DataError, InputError
 from gensal.inference import image_to_tensor, list_inputs, map_to_tensor, resize_tensor, to_uint8
-from gensal.refinement import Space, descend_energy, to_state
+from gensal.refinement import Space, descend_energy, from_state, to_state
 
 
 @dataclass
@@ -98,8 +98,8 @@ def refine_map(
     final = descend_energy(ebm, image, start, steps, step_size, space, noise=False)
     delta = resize_tensor(final - start, (height, width))
     full = to_state(map_to_tensor(saliency, (height, width)).to(device), space)
-    refined = torch.sigmoid(full + delta) if space == "logit" else (full + delta).clamp(0.0, 1.0)
-    after = torch.sigmoid(final) if space == "logit" else final.clamp(0.0, 1.0)
+    refined = from_state(full + delta, space).clamp(0.0, 1.0)
+    after = from_state(final, space).clamp(0.0, 1.0)
     before_energy = float(_energy(ebm, start_map, image))
     after_energy = float(_energy(ebm, after, image))
     return refined[0, 0].cpu().numpy(), before_energy, after_energy

@@ -39,6 +39,15 @@ def to_state(maps: Tensor, space: Space) -> Tensor:
     raise InputError(f"space must be 'logit' or 'probability', got {space!r}")
 
 
+def from_state(state: Tensor, space: Space) -> Tensor:
+    """The chain's state -> maps: sigmoid of logits, or the state itself (which may leave [0, 1])."""
+    if space == "logit":
+        return torch.sigmoid(state)
+    if space == "probability":
+        return state
+    raise InputError(f"space must be 'logit' or 'probability', got {space!r}")
+
+
 def revise_with_energy(
     ebm: nn.Module,
     image: Tensor,
@@ -67,7 +76,7 @@ def revise_with_energy(
         leave [0, 1] in probability space; clip them before writing).
     """
     final = descend_energy(ebm, image, state, steps, step_size, space, noise, generator)
-    return torch.sigmoid(final) if space == "logit" else final
+    return from_state(final, space)
 
 
 def descend_energy(
