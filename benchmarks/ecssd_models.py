@@ -10,6 +10,12 @@ folders are reused unless ``--overwrite``.
         lvm-abp-cpu=runs/lvm-abp-cpu [--limit N]
 
 ``NAME=CHECKPOINT,K`` predicts with K refinement steps instead of the checkpoint's (``,0``: none).
+
+Other data: ``--images DIR --masks DIR`` (default ECSSD), and ``--split FILE --subset validation`` to score
+only that list of a split file, e.g. the DUTS-TR validation images that the training configs hold out
+(``--images ../shared/data/duts-tr/images --masks ../shared/data/duts-tr/masks --split
+configs/splits/duts-tr-seed0.json --subset validation --no-write``), for choosing settings without
+touching the test set.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pathlib import Path
 import torch
 
 from gensal.checkpoint import read_checkpoint
+from gensal.data.splits import SPLIT_NAMES, read_split
 from gensal.evaluate import evaluate_sod
 from gensal.inference import list_inputs
 from gensal.io import write_json
@@ -39,7 +46,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="+", metavar="NAME=CHECKPOINT[,K]")
     parser.add_argument("--limit", type=int, default=None, help="only the first N images (a quick check)")
-    parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--images", default=str(ECSSD / "images"), help="folder of images (default: ECSSD)")
+    parser.add_argument("--masks", default=str(ECSSD / "masks"), help="folder of ground-truth masks")
+    parser.add_argument("--split", default=None, help="a split file (gensal.data.splits); see --subset")
+    parser.add_argument("--subset", default="validation", choices=SPLIT_NAMES, help="the split's list to score")
+    parser.add_argument("--step-size", type=float, default=None, help="refinement step size (default: training's)")
+    parser.add_argument("--samples", type=int, default=None, help="default: the model's stored default, else 10")
     parser.add_argument("--output", default=str(ROOT / "outputs" / "ecssd"))
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
@@ -54,7 +66,13 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    images = list_inputs(ECSSD / "images")[: args.limit]
+    images = list_inputs(Path(args.images))
+    if args.split is not None:
+        chosen = set(read_split(args.split)[args.subset])
+        images = [p for p in images if p.stem in chosen]
+    images = images[: args.limit]
+    partial = args.limit is not None or args.split is not None
+    data_name = "ECSSD" if Path(args.images).resolve() == (ECSSD / "images").resolve() else args.images
     rows = []
     for spec in args.models:
         name, checkpoint_path = spec.split("=", 1)
@@ -64,7 +82,9 @@ def main() -> None:
             refine_steps = int(steps)
         checkpoint = read_checkpoint(checkpoint_path)
         folder = Path(args.output) / name
-        predictor = Predictor(checkpoint.path, samples=args.samples, refine_steps=refine_steps)
+        predictor = Predictor(
+            checkpoint.path, samples=args.samples, refine_steps=refine_steps, step_size=args.step_size
+        )
         done = folder.is_dir() and all((folder / f"{p.stem}.png").exists() for p in images)
         timing_file = folder / "timing.json"
         if args.overwrite or not done:
@@ -73,7 +93,7 @@ def main() -> None:
             write_json(timing_file, timing)
         timing = json.loads(timing_file.read_text()) if timing_file.exists() else {}
         seconds_per_image = timing.get("seconds_per_image", float("nan"))
-        result = evaluate_sod(ECSSD / "masks", name, folder, intersection=args.limit is not None)
+        result = evaluate_sod(Path(args.masks), name, folder, intersection=partial)
         training = checkpoint.training
         rows.append(
             {
@@ -118,8 +138,8 @@ def main() -> None:
     body = (
         f"## {args.title} ({len(images):,} images)\n\n"
         + provenance()
-        + f"\nTrained on the 2,639 DUTS-TR images of `../shared/data/duts-tr/`, evaluated on "
-        f"{len(images)} ECSSD images with `gensal evaluate` conventions (PySODMetrics; max F over 256 "
+        + f"\nTrained on DUTS-TR images of `../shared/data/duts-tr/`, evaluated on "
+        f"{len(images)} {data_name} images with `gensal evaluate` conventions (PySODMetrics; max F over 256 "
         "thresholds of the per-image F curves). Prediction time per image includes reading and writing "
         "files, on this machine's 2 cores (measured when the maps were made; `timing.json` beside them).\n\n"
         + "\n".join(lines)

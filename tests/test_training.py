@@ -14,14 +14,22 @@ import pytest
 import torch
 from PIL import Image
 
-from gensal.checkpoint import build_models, initialise_from, latest_checkpoint, load_model, read_checkpoint
+from gensal.checkpoint import (
+    build_models,
+    initialise_from,
+    latest_checkpoint,
+    lift_to_latent,
+    load_model,
+    read_checkpoint,
+)
 from gensal.cli import main
 from gensal.config import apply_overrides, config_from_dict
+from gensal.data.sod import multiscale_size, resize_batch
 from gensal.errors import ConfigError, DataError
 from gensal.training import loop
 from gensal.training.loop import TrainingDivergedError, check_step, make_optimizers, run_algorithm_step, train
 from gensal.training.losses import cross_entropy, ebm_losses, gaussian_nll, lvm_losses, soft_iou
-from gensal.training.schedules import ce_weight_at, lr_at
+from gensal.training.schedules import ce_weight_at, cosine_lr_at, lr_at
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DUTS = REPO / ".." / "shared" / "data" / "duts-tr"
@@ -211,7 +219,113 @@ def test_iou_weight_adds_the_iou_term_to_the_deterministic_step(tmp_path):
     assert results[0.0][0]["ce"] == results[1.0][0]["ce"]  # same start, same cross-entropy
     assert any(not torch.equal(a, results[1.0][1][n]) for n, a in results[0.0][1].items())  # other update
     with pytest.raises(ConfigError, match="iou_weight"):
-        apply_overrides(tiny_config(tmp_path, "lvm-abp"), ["train.iou_weight=1"])
+        apply_overrides(tiny_config(tmp_path, "salgan", bce_epochs=1), ["train.iou_weight=1"])
+
+
+@pytest.mark.parametrize("algorithm", ["cooperative", "lvm-abp"])
+def test_iou_weight_joins_the_ce_term_of_the_latent_algorithms(tmp_path, algorithm):
+    torch.manual_seed(0)
+    cfg = apply_overrides(tiny_config(tmp_path, algorithm), ["train.iou_weight=2.0"])
+    models = build_models(cfg)
+    terms = run_algorithm_step(
+        cfg, models, make_optimizers(cfg, models), *batch(), 0.5, torch.Generator().manual_seed(0)
+    )
+    assert 0 < terms["iou"] < 1
+    assert terms["lvm_total"] == pytest.approx(terms["lvm"] + 0.5 * (terms["ce"] + 2.0 * terms["iou"]), rel=1e-5)
+
+
+def test_lvm_losses_with_iou_match_hand_sum():
+    logits = torch.tensor([0.0, 0.0, 20.0, -20.0]).view(1, 1, 2, 2)
+    target = torch.tensor([1.0, 0.0, 1.0, 0.0]).view(1, 1, 2, 2)
+    terms = lvm_losses(logits, target, target, sigma=1.0, ce_weight=0.5, iou_weight=3.0)
+    expected = terms["lvm"] + 0.5 * (terms["ce"] + 3.0 * (1 - 1.5 / 2.5))
+    assert terms["lvm_total"].item() == pytest.approx(expected.item(), rel=1e-6)
+    with pytest.raises(ValueError, match="iou_weight"):
+        lvm_losses(logits, target, target, 1.0, 0.5, ce_mask=torch.ones_like(target), iou_weight=1.0)
+
+
+def test_lift_to_latent_gives_the_deterministic_map_for_every_h(tmp_path):
+    torch.manual_seed(0)
+    deterministic = build_models(tiny_config(tmp_path, "deterministic"))["generator"].eval()
+    torch.manual_seed(1)
+    lvm = build_models(tiny_config(tmp_path, "cooperative"))["generator"].eval()
+    lvm.load_state_dict(lift_to_latent(deterministic.state_dict(), lvm))
+    image = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        expected = deterministic(image)
+        for _ in range(3):
+            assert torch.allclose(lvm(image, torch.randn(2, 4) * 3), expected, atol=1e-5)
+    # a checkpoint that already has the latent fusion is left alone
+    state = lvm.state_dict()
+    assert lift_to_latent(state, lvm).keys() == state.keys()
+
+
+def test_init_from_a_deterministic_run_lifts_it_into_the_lvm(tmp_path):
+    make_dataset(tmp_path)
+    det = apply_overrides(
+        tiny_config(tmp_path, "deterministic"), ["train.max_steps=1", f"train.output_dir={tmp_path / 'det'}"]
+    )
+    loop.train(det)
+    coop = apply_overrides(
+        tiny_config(tmp_path, "cooperative"),
+        ["train.max_steps=1", f"train.output_dir={tmp_path / 'coop'}", f"train.init_from={tmp_path / 'det'}"],
+    )
+    loaded, fresh = initialise_from(tmp_path / "det", build_models(coop), coop)
+    assert loaded == ["generator"] and fresh == ["ebm"]
+
+
+def test_cosine_schedule_and_per_step_rates(tmp_path):
+    assert cosine_lr_at(2.0, 0, 10, 0.1) == pytest.approx(2.0)
+    assert cosine_lr_at(2.0, 5, 10, 0.1) == pytest.approx(2.0 * (0.1 + 0.9 * 0.5))
+    assert cosine_lr_at(2.0, 10, 10, 0.1) == pytest.approx(0.2)
+    assert cosine_lr_at(2.0, 50, 10, 0.1) == pytest.approx(0.2)
+    cfg = apply_overrides(tiny_config(tmp_path), ["train.lr_schedule=cosine", "train.lr_min_ratio=0"])
+    models = build_models(cfg)
+    optimizers = make_optimizers(cfg, models)
+    rates = loop.set_learning_rates(optimizers, cfg, 0, 50, 100)
+    assert rates["generator"] == pytest.approx(cfg.train.lr_lvm / 2)
+    assert optimizers["ebm"].param_groups[0]["lr"] == pytest.approx(cfg.train.lr_ebm / 2)
+
+
+def test_multiscale_sizes_are_multiples_of_32_and_reproducible():
+    sizes = {multiscale_size((256, 256), (0.75, 1.0, 1.25), 0, step) for step in range(60)}
+    assert sizes == {(192, 192), (256, 256), (320, 320)}
+    assert [multiscale_size((256, 192), (0.75, 1.25), 3, s) for s in range(20)] == [
+        multiscale_size((256, 192), (0.75, 1.25), 3, s) for s in range(20)
+    ]
+    image, mask = torch.rand(2, 3, 64, 64), torch.rand(2, 1, 64, 64)
+    small_image, small_mask = resize_batch(image, mask, (32, 32))
+    assert small_image.shape == (2, 3, 32, 32) and small_mask.shape == (2, 1, 32, 32)
+    assert 0 <= float(small_mask.min()) and float(small_mask.max()) <= 1
+
+
+def test_multiscale_training_runs_and_resumes_exactly(tmp_path):
+    make_dataset(tmp_path, count=8)
+    settings = ["data.scales=[0.5, 1.0]", "train.lr_schedule=cosine", "train.epochs=2", "train.checkpoint_every=2"]
+    full = apply_overrides(tiny_config(tmp_path, "deterministic"), settings + [f"train.output_dir={tmp_path / 'a'}"])
+    loop.train(full)
+    part = apply_overrides(
+        tiny_config(tmp_path, "deterministic"), settings + [f"train.output_dir={tmp_path / 'b'}", "train.max_steps=2"]
+    )
+    loop.train(part)
+    loop.train(apply_overrides(part, ["train.max_steps=null"]), resume=True)
+    a = read_checkpoint(tmp_path / "a").weights["generator"]
+    b = read_checkpoint(tmp_path / "b").weights["generator"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sod_training_reads_only_the_train_names_of_a_split(tmp_path):
+    make_dataset(tmp_path, count=6)
+    names = sorted(p.stem for p in (tmp_path / "images").iterdir())
+    split = {"dataset": "tiny", "seed": 0, "sizes": [4, 2, 0], "train": names[:4], "validation": names[4:], "test": []}
+    (tmp_path / "split.json").write_text(json.dumps(split))
+    cfg = apply_overrides(tiny_config(tmp_path, "deterministic"), [f"data.train_split={tmp_path / 'split.json'}"])
+    dataset = loop.build_dataset(cfg)
+    assert [item[0] for item in dataset.items] == names[:4]
+    split["train"].append("not-there")
+    (tmp_path / "split.json").write_text(json.dumps(split))
+    with pytest.raises(DataError, match="not-there"):
+        loop.build_dataset(cfg)
 
 
 # ------------------------------------------------------------------------------------------- the guard
@@ -334,7 +448,8 @@ def test_init_from_refuses_another_architecture_in_one_line(tmp_path):
     make_dataset(tmp_path, count=4)
     deterministic = tiny_config(tmp_path, "deterministic", output_dir=str(tmp_path / "det"), max_steps=1)
     train(deterministic)
-    cooperative = tiny_config(tmp_path)  # latent_dim 4: the decoder's input differs
+    cooperative = tiny_config(tmp_path, "cooperative")
+    cooperative.model.decoder_channels = 8  # another decoder width
     with pytest.raises(ConfigError, match=r"train.init_from: .*generator.safetensors: weights do not match") as err:
         initialise_from(deterministic.train.output_dir, build_models(cooperative), cooperative)
     assert "\n" not in str(err.value)

@@ -82,12 +82,15 @@ class LoadedModel:
         ebm: the energy model U(Y, X), or ``None`` when the checkpoint has none.
         config: the config the models were trained with.
         path: the checkpoint folder.
+        prediction: default prediction settings stored with the model (``samples``, ``refine_steps``,
+            ``step_size``, and where they were chosen: ``chosen_on``); empty when the checkpoint has none.
     """
 
     generator: nn.Module
     ebm: nn.Module | None
     config: Config
     path: Path
+    prediction: dict[str, Any] = field(default_factory=dict)
 
 
 def build_models(config: Config, pretrained: bool | None = None) -> dict[str, nn.Module]:
@@ -107,7 +110,7 @@ def build_models(config: Config, pretrained: bool | None = None) -> dict[str, nn
     weights = model.backbone_weights if use_pretrained else None
     if config.train.algorithm == "salgan":
         return _build_salgan(config, use_pretrained, weights)
-    if config.train.algorithm == "deterministic":
+    if config.train.algorithm == "deterministic" or (config.train.algorithm == "energy" and model.latent_dim == 0):
         generator = create_model(
             "deterministic",
             backbone=model.backbone,
@@ -125,13 +128,14 @@ def build_models(config: Config, pretrained: bool | None = None) -> dict[str, nn
             decoder_channels=model.decoder_channels,
         )
     models: dict[str, nn.Module] = {"generator": generator}
-    if config.train.algorithm in ("cooperative", "cooperative-weak"):
+    if config.train.algorithm in ("cooperative", "cooperative-weak", "energy"):
         models["ebm"] = create_model(
             "ebm",
             channels=tuple(model.ebm_channels),
             norm=model.ebm_norm,
             activation=model.ebm_activation,
             norm_act_last=model.ebm_norm_act_last,
+            pixel_scale=model.ebm_pixel_scale,
         )
     return models
 
@@ -521,15 +525,47 @@ def initialise_from(path: str | Path, models: Mapping[str, nn.Module], config: C
             do not match the run's architecture.
     """
     checkpoint = read_checkpoint(path)
-    loaded = [name for name in models if name in checkpoint.weights]
+    # The energy-only algorithm takes the generator it trains against; its energy model starts afresh.
+    wanted = ["generator"] if config.train.algorithm == "energy" else list(models)
+    loaded = [name for name in wanted if name in checkpoint.weights]
     if not loaded:
         raise ConfigError(
             f"train.init_from={path}: holds networks {sorted(checkpoint.weights)}, none of the run's {sorted(models)}"
         )
     for name in loaded:
         where = f"train.init_from: {checkpoint.path / f'{name}.safetensors'}"
-        load_weights(models[name], checkpoint.weights[name], where, config)
-    return loaded, [name for name in models if name not in checkpoint.weights]
+        tensors = checkpoint.weights[name]
+        if name == "generator":
+            tensors = lift_to_latent(tensors, models[name])
+        load_weights(models[name], tensors, where, config)
+    return loaded, [name for name in models if name not in loaded]
+
+
+LATENT_FUSION = "decoder.latent_fusion."
+
+
+def lift_to_latent(tensors: Mapping[str, torch.Tensor], generator: nn.Module) -> dict[str, torch.Tensor]:
+    """Weights of a deterministic G(X) made into those of G(X, h) that computes the same map for every h.
+
+    The LVM differs from the deterministic generator only by its latent fusion, a 3x3 convolution from the
+    deepest features and the tiled h (C + d channels) to C channels. When ``tensors`` lack it and
+    ``generator`` has it, it is set to the identity on the features (a centred Dirac kernel), zero on h,
+    with zero bias, so G(X, h) = G(X) at the start and h gains influence as training goes on (the
+    deterministic warm start of docs/training.md). Other weights are returned unchanged.
+    """
+    tensors = dict(tensors)
+    expected = generator.state_dict()
+    weight_key, bias_key = LATENT_FUSION + "weight", LATENT_FUSION + "bias"
+    if weight_key not in expected or weight_key in tensors:
+        return tensors
+    weight = torch.zeros_like(expected[weight_key])
+    channels = weight.shape[0]
+    centre = (weight.shape[2] // 2, weight.shape[3] // 2)
+    weight[torch.arange(channels), torch.arange(channels), centre[0], centre[1]] = 1.0
+    tensors[weight_key] = weight
+    if bias_key in expected:
+        tensors[bias_key] = torch.zeros_like(expected[bias_key])
+    return tensors
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
@@ -558,16 +594,22 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
     for module in models.values():
         module.to(device).eval()
     return LoadedModel(
-        generator=models["generator"], ebm=models.get("ebm"), config=checkpoint.config, path=checkpoint.path
+        generator=models["generator"],
+        ebm=models.get("ebm"),
+        config=checkpoint.config,
+        path=checkpoint.path,
+        prediction=dict(checkpoint.training.get("prediction") or {}),
     )
 
 
-def export_half(path: str | Path, output: str | Path) -> Path:
+def export_half(path: str | Path, output: str | Path, prediction: Mapping[str, Any] | None = None) -> Path:
     """Write an inference-only, half-precision copy of a checkpoint (weights and config; no training state).
 
     Args:
         path: checkpoint folder or run folder.
         output: the new checkpoint folder.
+        prediction: default prediction settings to store with it (``samples``, ``refine_steps``,
+            ``step_size``, ``chosen_on``), which ``gensal predict`` uses unless told otherwise.
 
     Returns:
         ``output``.
@@ -578,6 +620,8 @@ def export_half(path: str | Path, output: str | Path) -> Path:
     kept = ("step", "epoch", "finished", "stop_reason", "elapsed_seconds")
     training = {k: checkpoint.training[k] for k in kept if k in checkpoint.training}
     training["exported_from"] = checkpoint.path.name
+    if prediction is not None:
+        training["prediction"] = dict(prediction)
     return save_checkpoint(output, checkpoint.config, models, training=training, half=True)
 
 

@@ -123,9 +123,11 @@ def _add_predict(subparsers) -> None:
     )
     parser.add_argument("--input", required=True, help="an image file or a folder of images")
     parser.add_argument("--output", required=True, help="folder for the maps")
-    parser.add_argument("--samples", type=int, default=10, help="latent samples per image (default 10)")
     parser.add_argument(
-        "--refine-steps", type=int, default=None, help="noise-free Langevin steps (default: as in training, K=5)"
+        "--samples", type=int, default=None, help="latent samples per image (default: the model's, else 10)"
+    )
+    parser.add_argument(
+        "--refine-steps", type=int, default=None, help="noise-free Langevin steps (default: the model's, else K=5)"
     )
     parser.add_argument("--step-size", type=float, default=None, help="Langevin step size (default: as in training)")
     parser.add_argument("--uncertainty", action="store_true", help="also write the uncertainty maps")

@@ -29,7 +29,8 @@ import yaml
 
 from gensal.errors import ConfigError
 
-ALGORITHMS = ("cooperative", "cooperative-weak", "lvm-abp", "deterministic", "salgan")
+ALGORITHMS = ("cooperative", "cooperative-weak", "lvm-abp", "deterministic", "salgan", "energy")
+Algorithm = Literal["cooperative", "cooperative-weak", "lvm-abp", "deterministic", "salgan", "energy"]
 SALGAN_BACKBONES = ("vgg16", "efficientnet_lite0")
 """Encoders of the SalGAN generator: the paper's VGG16 and the CPU-sized EfficientNet-Lite0 (docs/salgan.md)."""
 
@@ -71,10 +72,13 @@ class ModelConfig:
             256 otherwise).
         ebm_channels: widths of the energy model's c3s1, c4s2, c4s2, c4s2 layers (paper: 32, 64, 128, 256).
         ebm_norm: normalisation in the energy model: ``batch`` (paper), ``group`` or ``none``.
-        ebm_activation: ``relu`` (paper) or ``leaky_relu`` (slope 0.2, the authors' code).
+        ebm_activation: ``relu`` (paper), ``leaky_relu`` (slope 0.2, the authors' code) or ``silu`` (smooth
+            input-gradients for the Langevin chain; docs/refine.md).
         ebm_norm_act_last: follow c4s1-1 by norm and activation (the paper's notation read literally) or
             not (the authors' code). Off: with it, the last ReLU zeroes the energy model's output on revised
             maps, so their energy is a constant and the Langevin revision has no drift (docs/training.md).
+        ebm_pixel_scale: multiply the energy by the number of pixels of the map, so that its gradient per
+            pixel is of order 1 (not in the paper; docs/refine.md).
         freeze_early_encoder: SalGAN: when ``pretrained``, keep the encoder layers that compute the stride-8
             features fixed (VGG16: conv blocks 1-3, as the SalGAN paper; EfficientNet-Lite0: stem and
             stages 1-3).
@@ -95,8 +99,9 @@ class ModelConfig:
     decoder_channels: int | None = None
     ebm_channels: tuple[int, int, int, int] = (32, 64, 128, 256)
     ebm_norm: Literal["batch", "group", "none"] = "batch"
-    ebm_activation: Literal["relu", "leaky_relu"] = "relu"
+    ebm_activation: Literal["relu", "leaky_relu", "silu"] = "relu"
     ebm_norm_act_last: bool = False
+    ebm_pixel_scale: bool = False
     freeze_early_encoder: bool = True
     discriminator_first_pool: int = 2
     discriminator_weight_norm: bool = False
@@ -118,14 +123,18 @@ class DataConfig:
             a folder of binary fixation maps); the targets are their blurred maps (``fixation_sigma``).
         fixation_sigma: SalGAN: blur of the fixation points in pixels of the original image; ``None`` is
             the MIT benchmark's filter used by the evaluation (24 px on OSIE's 800x600, docs/metrics.md).
-        train_split: SalGAN: a JSON split file (e.g. ``configs/splits/osie-seed0.json``); training uses the
-            image names in its ``train`` list.
+        train_split: a JSON split file (e.g. ``configs/splits/osie-seed0.json`` for SalGAN,
+            ``configs/splits/duts-tr-seed0.json`` for salient objects); training uses the image names in its
+            ``train`` list, so its ``validation`` list stays unseen for choosing settings.
         image_size: images and masks are resized to ``image_size x image_size`` (paper: 352), or to
             ``[height, width]`` (SalGAN: [192, 256]).
         hflip: random horizontal flips (probability 0.5, deterministic given the seed and epoch).
         binarize_masks: binarise masks at 128 instead of keeping anti-aliased grey levels as soft targets.
         num_workers: DataLoader worker processes (0 loads in the training process).
         max_images: use only the first N pairs in name order (quick runs and tests); ``None`` uses all.
+        scales: multi-scale training (salient objects): each batch is resized by a factor drawn from this
+            list (a pure function of the seed and the step, so resuming is exact), its sides rounded to a
+            multiple of 32; the authors' code uses 0.75, 1, 1.25. Empty: always ``image_size``.
         cache_in_memory: SalGAN: keep each resized image and map in memory after its first use (about
             340 KB per image at 192 x 256; for ``num_workers: 0``).
     """
@@ -141,6 +150,7 @@ class DataConfig:
     binarize_masks: bool = False
     num_workers: int = 0
     max_images: int | None = None
+    scales: tuple[float, ...] = ()
     cache_in_memory: bool = False
 
 
@@ -152,13 +162,19 @@ class TrainConfig:
         algorithm: ``cooperative`` (Algorithm 1), ``cooperative-weak`` (Algorithm 2: learning while
             recovering, from ``data.train_scribbles``), ``lvm-abp`` (the generator alone, alternating
             back-propagation), ``deterministic`` (G(X) trained with cross-entropy) or ``salgan`` (SalGAN,
-            paper 2: BCE pre-training, then adversarial training; docs/salgan.md).
+            paper 2: BCE pre-training, then adversarial training; docs/salgan.md) or ``energy`` (the energy
+            model alone, against the frozen generator of ``train.init_from``: a fast way to try how the
+            energy is trained; docs/refine.md).
         epochs: passes over the training set (paper: 30).
         max_steps: stop after this many optimisation steps in total (``None``: no limit).
         batch_size: images per step (paper: 7). At least 2, for BatchNorm.
         lr_lvm: Adam learning rate of the generator (paper: 5e-5).
         lr_ebm: Adam learning rate of the energy model (paper: 1e-3).
         adam_betas: Adam (beta1, beta2) (paper: "momentum 0.9").
+        lr_schedule: ``step`` (paper: multiply by ``lr_decay_factor`` every ``lr_decay_every`` epochs) or
+            ``cosine`` (per step, from the base rate down to ``lr_min_ratio`` times it at the last planned
+            step; not in the paper, docs/training.md).
+        lr_min_ratio: ``cosine``: the final learning rate as a fraction of the base rate.
         lr_decay_factor: multiply both learning rates by this ...
         lr_decay_every: ... after every this many epochs (paper: 0.9 every 20 epochs).
         energy_langevin_steps: K, Langevin steps revising the proposal with the energy model (Eq. 2).
@@ -178,9 +194,20 @@ class TrainConfig:
             prediction time; 1.0 moves it by ~1.6 (docs/training.md).
         ce_weight: initial weight lambda of the extra cross-entropy loss on the ground truth, decreased
             linearly to 0 over the planned training steps (section 5).
-        iou_weight: deterministic ablation only: weight of a soft IoU loss added to the cross-entropy (not
-            in the paper; 0 by default; docs/training.md).
+        iou_weight: weight of a soft IoU loss added to the cross-entropy on the ground truth (not in the
+            paper, which has the cross-entropy alone; the authors' code adds an IoU "structure" term; 0 by
+            default; docs/training.md). In the cooperative and ABP algorithms the IoU term shares lambda's
+            schedule: lambda * (CE + iou_weight * IoU).
         energy_reg: weight of an optional penalty on squared energies (off by default).
+        ebm_contrastive_weight: weight of Eq. 5, the paper's contrastive update of the energy (1).
+        ebm_refine_weight: weight of the unrolled-refinement loss of the energy (not in the paper; 0): the
+            cross-entropy against the ground truth of ``energy_refine_steps`` noise-free descent steps
+            (step ``energy_step_size``) from wrong maps, so that the energy learns to refine
+            (:mod:`gensal.training.energy`, docs/refine.md). Needs ``model.ebm_norm`` group or none.
+        energy_refine_steps: K of that unrolled descent; use the same K to refine at test time.
+        ebm_perturbed_negatives: add the ground truth corrupted like other models' errors (blurred,
+            dilated, eroded, parts missing, spurious blobs) to the energy's negatives in Algorithm 1 (off:
+            the paper's revised samples only).
         max_abs_energy: stop with an error when an energy's magnitude exceeds this (divergence guard).
         seed: seed of model initialisation, data order, augmentation and Langevin noise.
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
@@ -209,13 +236,15 @@ class TrainConfig:
             and schedules start anew. Ignored when resuming (the run's own checkpoint holds the weights).
     """
 
-    algorithm: Literal["cooperative", "cooperative-weak", "lvm-abp", "deterministic", "salgan"] = "cooperative"
+    algorithm: Algorithm = "cooperative"
     epochs: int = 30
     max_steps: int | None = None
     batch_size: int = 7
     lr_lvm: float = 5e-5
     lr_ebm: float = 1e-3
     adam_betas: tuple[float, float] = (0.9, 0.999)
+    lr_schedule: Literal["step", "cosine"] = "step"
+    lr_min_ratio: float = 0.01
     lr_decay_factor: float = 0.9
     lr_decay_every: int = 20
     energy_langevin_steps: int = 5
@@ -229,6 +258,10 @@ class TrainConfig:
     ce_weight: float = 1.0
     iou_weight: float = 0.0
     energy_reg: float = 0.0
+    ebm_contrastive_weight: float = 1.0
+    ebm_refine_weight: float = 0.0
+    energy_refine_steps: int = 5
+    ebm_perturbed_negatives: bool = False
     max_abs_energy: float = 1.0e7
     seed: int = 0
     device: str = "auto"
@@ -269,7 +302,10 @@ def _type_name(annotation: Any) -> str:
     if origin in (typing.Union, types.UnionType):
         return " | ".join(_type_name(a) for a in typing.get_args(annotation))
     if origin is tuple:
-        return f"list of {len(typing.get_args(annotation))} numbers"
+        items = typing.get_args(annotation)
+        if len(items) == 2 and items[1] is Ellipsis:
+            return "list of numbers"
+        return f"list of {len(items)} numbers"
     if annotation is type(None):
         return "null"
     return getattr(annotation, "__name__", str(annotation))
@@ -299,6 +335,10 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
         raise bad
     if origin is tuple:
         items = typing.get_args(annotation)
+        if len(items) == 2 and items[1] is Ellipsis:
+            if not isinstance(value, (list, tuple)):
+                raise bad
+            return tuple(_coerce(v, items[0], where) for v in value)
         if not isinstance(value, (list, tuple)) or len(value) != len(items):
             raise bad
         return tuple(_coerce(v, t, where) for v, t in zip(value, items, strict=True))
@@ -445,7 +485,7 @@ def validate_config(config: Config, source: str = "<config>") -> None:
 
     need(model.latent_dim >= 0, "model.latent_dim", model.latent_dim, ">= 0")
     need(
-        model.latent_dim > 0 or train.algorithm in ("deterministic", "salgan"),
+        model.latent_dim > 0 or train.algorithm in ("deterministic", "salgan", "energy"),
         "model.latent_dim",
         model.latent_dim,
         f"> 0 for train.algorithm={train.algorithm}",
@@ -477,12 +517,37 @@ def validate_config(config: Config, source: str = "<config>") -> None:
     need(train.ce_weight >= 0, "train.ce_weight", train.ce_weight, ">= 0")
     need(train.iou_weight >= 0, "train.iou_weight", train.iou_weight, ">= 0")
     need(
-        train.iou_weight == 0 or train.algorithm == "deterministic",
+        train.iou_weight == 0 or train.algorithm in ("deterministic", "cooperative", "lvm-abp"),
         "train.iou_weight",
         train.iou_weight,
-        "0 unless train.algorithm is deterministic",
+        "0 unless train.algorithm is deterministic, cooperative or lvm-abp",
+    )
+    need(0 <= train.lr_min_ratio <= 1, "train.lr_min_ratio", train.lr_min_ratio, "in [0, 1]")
+    need(all(0.25 <= s <= 4 for s in data.scales), "data.scales", list(data.scales), "factors in [0.25, 4]")
+    need(
+        not data.scales or train.algorithm in ("deterministic", "cooperative", "lvm-abp"),
+        "data.scales",
+        list(data.scales),
+        "empty unless train.algorithm is deterministic, cooperative or lvm-abp",
     )
     need(train.energy_reg >= 0, "train.energy_reg", train.energy_reg, ">= 0")
+    need(train.ebm_contrastive_weight >= 0, "train.ebm_contrastive_weight", train.ebm_contrastive_weight, ">= 0")
+    need(train.ebm_refine_weight >= 0, "train.ebm_refine_weight", train.ebm_refine_weight, ">= 0")
+    need(train.energy_refine_steps >= 1, "train.energy_refine_steps", train.energy_refine_steps, ">= 1")
+    need(
+        train.ebm_refine_weight == 0 or model.ebm_norm != "batch",
+        "model.ebm_norm",
+        model.ebm_norm,
+        "group or none with train.ebm_refine_weight > 0 (the unrolled chain runs in training mode)",
+    )
+    if train.algorithm == "energy":
+        need(train.init_from is not None, "train.init_from", None, "a trained generator for train.algorithm=energy")
+        need(
+            train.ebm_refine_weight > 0 or train.ebm_contrastive_weight > 0,
+            "train.ebm_refine_weight",
+            train.ebm_refine_weight,
+            "> 0 (or train.ebm_contrastive_weight > 0) for train.algorithm=energy",
+        )
     need(train.log_every > 0, "train.log_every", train.log_every, "> 0")
     need(train.keep_checkpoints > 0, "train.keep_checkpoints", train.keep_checkpoints, "> 0")
     need(train.threads is None or train.threads > 0, "train.threads", train.threads, "> 0 or null")

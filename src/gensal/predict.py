@@ -89,15 +89,20 @@ class Prediction:
     uncertainty: dict[str, Tensor]
 
 
+DEFAULT_SAMPLES = 10
+"""Latent samples per image when neither the caller nor the model says (paper 1, section 3.3: "10")."""
+
+
 class Predictor:
     """Runs a trained checkpoint the way section 3.3 describes (see the module notes).
 
     Args:
         model: a :class:`~gensal.checkpoint.LoadedModel` (or a checkpoint / run folder to load).
-        samples: N latent samples per image (forced to 1 for a deterministic model).
-        refine_steps: K noise-free Langevin steps on the energy; None: the training value
-            (``train.energy_langevin_steps``), 0 for checkpoints without an energy model.
-        step_size: d; None: the training value (``train.energy_step_size``).
+        samples: N latent samples per image (forced to 1 for a deterministic model); None: the model's
+            stored default (``LoadedModel.prediction``), else 10.
+        refine_steps: K noise-free Langevin steps on the energy; None: the model's stored default, else the
+            training value (``train.energy_langevin_steps``), 0 for checkpoints without an energy model.
+        step_size: d; None: the model's stored default, else the training value (``train.energy_step_size``).
         seed: seed of the latent samples; image ``stem`` uses seed ``crc32(stem) ^ seed``, so its result
             does not depend on which other images are predicted with it.
 
@@ -108,13 +113,19 @@ class Predictor:
     def __init__(
         self,
         model: LoadedModel | str | Path,
-        samples: int = 10,
+        samples: int | None = None,
         refine_steps: int | None = None,
         step_size: float | None = None,
         seed: int = 0,
     ) -> None:
         self.model = model if isinstance(model, LoadedModel) else load_model(model)
         generator, ebm, train = self.model.generator, self.model.ebm, self.model.config.train
+        stored = self.model.prediction
+        samples = int(stored.get("samples", DEFAULT_SAMPLES)) if samples is None else samples
+        if refine_steps is None and ebm is not None and "refine_steps" in stored:
+            refine_steps = int(stored["refine_steps"])
+        if step_size is None and "step_size" in stored:
+            step_size = float(stored["step_size"])
         if samples < 1:
             raise ConfigError(f"--samples must be at least 1, got {samples}")
         self.fixation = train.algorithm == "salgan"

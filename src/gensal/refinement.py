@@ -88,17 +88,23 @@ def descend_energy(
     space: Space = "logit",
     noise: bool = False,
     generator: torch.Generator | None = None,
+    differentiable: bool = False,
 ) -> Tensor:
-    """The chain of :func:`revise_with_energy`, returning its final *state* (logits in logit space)."""
+    """The chain of :func:`revise_with_energy`, returning its final *state* (logits in logit space).
+
+    ``differentiable=True`` keeps the chain's graph (see :func:`gensal.sampling.langevin_data`) and leaves the
+    energy model's mode alone (the caller trains through it; use a model without BatchNorm)."""
     if space not in ("logit", "probability"):
         raise InputError(f"space must be 'logit' or 'probability', got {space!r}")
     was_training = ebm.training
-    ebm.eval()
+    if not differentiable:
+        ebm.eval()
     try:
         if space == "logit":
             energy = lambda z: ebm(torch.sigmoid(z), image)  # noqa: E731
-            return langevin_data(energy, state.detach(), steps, step_size, noise, generator)
-        return langevin_data(lambda y: ebm(y, image), state.detach(), steps, step_size, noise, generator)
+        else:
+            energy = lambda y: ebm(y, image)  # noqa: E731
+        return langevin_data(energy, state.detach(), steps, step_size, noise, generator, differentiable=differentiable)
     finally:
         ebm.train(was_training)
 

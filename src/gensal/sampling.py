@@ -61,10 +61,10 @@ def _gaussian_like(x: Tensor, generator: torch.Generator | None) -> Tensor:
     return torch.randn(x.shape, generator=generator, device=device, dtype=x.dtype).to(x.device)
 
 
-def _grad(value: Tensor, wrt: Tensor, what: str) -> Tensor:
+def _grad(value: Tensor, wrt: Tensor, what: str, create_graph: bool = False) -> Tensor:
     if not value.requires_grad:
         raise InputError(f"{what} does not depend differentiably on its input (was it computed under no_grad?)")
-    (grad,) = torch.autograd.grad(value, wrt, allow_unused=True)
+    (grad,) = torch.autograd.grad(value, wrt, allow_unused=True, create_graph=create_graph)
     if grad is None:
         raise InputError(f"{what} does not depend on its input")
     return grad
@@ -78,6 +78,7 @@ def langevin_data(
     noise: bool = True,
     generator: torch.Generator | None = None,
     clamp: tuple[float, float] | None = None,
+    differentiable: bool = False,
 ) -> Tensor:
     """Y_{t+1} = Y_t - (d^2/2) dU/dY + d * N(0, I)   (paper 1, Eq. 2).
 
@@ -92,9 +93,12 @@ def langevin_data(
         noise: add the diffusion term d * N(0, I).
         generator: random generator for the noise (reproducible chains).
         clamp: ``(low, high)`` to clip Y to after every step, e.g. ``(0.0, 1.0)``; the paper does not clip.
+        differentiable: keep the graph of the whole chain (``create_graph``), so that a loss on Y_K can be
+            back-propagated to the energy's parameters (training the energy by unrolled refinement,
+            :mod:`gensal.training.energy`). Default: each step is detached.
 
     Returns:
-        Y_K, detached, same shape as ``y0``.
+        Y_K, same shape as ``y0``: detached, or with the chain's graph when ``differentiable``.
 
     Raises:
         InputError: bad ``steps``/``step_size``/``clamp``, ``y0`` not a float tensor, or ``energy``
@@ -106,19 +110,22 @@ def langevin_data(
         raise InputError(f"clamp must be (low, high) with low < high, got {clamp!r}")
     half_step = 0.5 * step_size**2
     with torch.enable_grad():
-        for _ in range(steps):
+        if differentiable:
             y.requires_grad_(True)
+        for _ in range(steps):
+            if not differentiable:
+                y.requires_grad_(True)
             energies = energy(y)
             if not isinstance(energies, Tensor) or energies.shape != (y.shape[0],):
                 shape = tuple(energies.shape) if isinstance(energies, Tensor) else type(energies).__name__
                 raise InputError(f"energy(y) must return one value per row, shape ({y.shape[0]},); got {shape}")
-            grad = _grad(energies.sum(), y, "energy(y)")
-            y = y.detach() - half_step * grad
+            grad = _grad(energies.sum(), y, "energy(y)", create_graph=differentiable)
+            y = (y if differentiable else y.detach()) - half_step * grad
             if noise:
                 y = y + step_size * _gaussian_like(y, generator)
             if clamp is not None:
                 y = y.clamp(clamp[0], clamp[1])
-    return y.detach()
+    return y if differentiable else y.detach()
 
 
 def langevin_latent(

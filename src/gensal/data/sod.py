@@ -57,6 +57,22 @@ def pair_images_and_masks(images_dir: str | Path, masks_dir: str | Path) -> list
     return [(stem, images[stem], masks[stem]) for stem in sorted(images)]
 
 
+def pairs_in_split(pairs: list[tuple[str, Path, Path]], split: str | Path) -> list[tuple[str, Path, Path]]:
+    """The pairs whose stem is in the ``train`` list of a split file.
+
+    Raises:
+        DataError: the split file is unreadable, or names a training image that has no pair here.
+    """
+    from gensal.data.splits import read_split
+
+    names = set(read_split(split)["train"])
+    kept = [pair for pair in pairs if pair[0] in names]
+    missing = sorted(names - {pair[0] for pair in kept})
+    if missing:
+        raise DataError(f"{split}: {len(missing)} training name(s) have no image/mask pair: {examples_text(missing)}")
+    return kept
+
+
 def flips(seed: int, epoch: int, index: int) -> bool:
     """Whether training item ``index`` is flipped in ``epoch``: a draw from a generator keyed by
     ``(seed, epoch, index)``, so it does not depend on workers, read order or resuming mid-epoch."""
@@ -77,6 +93,29 @@ def to_tensor(array: np.ndarray, divisor: float = 255.0) -> torch.Tensor:
     """(H, W, 3) -> (3, H, W) or (H, W) -> (1, H, W) ``float32`` divided by ``divisor``, a copy (any strides)."""
     tensor = torch.tensor(np.ascontiguousarray(array), dtype=torch.float32).div_(divisor)
     return tensor.permute(2, 0, 1) if tensor.ndim == 3 else tensor.unsqueeze(0)
+
+
+def multiscale_size(size: tuple[int, int], scales: tuple[float, ...], seed: int, step: int) -> tuple[int, int]:
+    """The (height, width) of training batch ``step`` under multi-scale training: ``size`` times a factor
+    drawn from ``scales`` by a generator keyed by ``(seed, step)``, each side rounded to a multiple of 32
+    (at least 32). A pure function of its arguments, so a resumed run draws the same sizes.
+
+    Example:
+        >>> multiscale_size((256, 256), (1.0,), 0, 7)
+        (256, 256)
+    """
+    factor = scales[int(np.random.default_rng([seed, step, 1]).integers(len(scales)))]
+    return tuple(max(32, int(round(side * factor / 32)) * 32) for side in size)
+
+
+def resize_batch(image: torch.Tensor, target: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bilinear resize of a batch of images (B, 3, H, W) and soft masks (B, 1, H, W) to ``size``."""
+    if tuple(image.shape[-2:]) == tuple(size):
+        return image, target
+    resize = torch.nn.functional.interpolate
+    image = resize(image, size=size, mode="bilinear", align_corners=False).clamp_(0, 1)
+    target = resize(target, size=size, mode="bilinear", align_corners=False).clamp_(0, 1)
+    return image, target
 
 
 class FlippedItems(Dataset):
@@ -125,6 +164,7 @@ class SODTrainDataset(FlippedItems):
         binarize: threshold masks at 128/255 instead of keeping soft grey levels.
         seed: seed of the flips.
         max_images: keep only the first N pairs (sorted by stem).
+        split: a split file (:mod:`gensal.data.splits`); only the names in its ``train`` list are used.
 
     Items are ``(image, mask)``: float32 tensors of shape (3, S, S) and (1, S, S) in [0, 1] (or (3, H, W)
     and (1, H, W)).
@@ -143,9 +183,12 @@ class SODTrainDataset(FlippedItems):
         binarize: bool = False,
         seed: int = 0,
         max_images: int | None = None,
+        split: str | Path | None = None,
     ) -> None:
         super().__init__(image_size, hflip, seed)
         pairs = pair_images_and_masks(images_dir, masks_dir)
+        if split is not None:
+            pairs = pairs_in_split(pairs, split)
         self.items = pairs[:max_images] if max_images is not None else pairs
         self.binarize = binarize
 

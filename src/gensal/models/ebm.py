@@ -42,6 +42,8 @@ from gensal.models.common import check_image, check_tensor
 from gensal.models.registry import register_model
 
 Norm = Literal["batch", "group", "none"]
+Activation = Literal["relu", "leaky_relu", "silu"]
+ACTIVATIONS = ("relu", "leaky_relu", "silu")
 GROUPS = 8
 
 
@@ -69,11 +71,18 @@ class EnergyModel(nn.Module):
             are normalised with mean 0.5 and std 0.25).
         channels: widths of c3s1, c4s2, c4s2, c4s2 (paper: 32, 64, 128, 256).
         norm: ``"batch"`` (paper), ``"group"`` or ``"none"``; see the module docstring.
-        activation: ``"relu"`` (paper) or ``"leaky_relu"`` (slope 0.2, the official code).
+        activation: ``"relu"`` (paper), ``"leaky_relu"`` (slope 0.2, the official code) or ``"silu"`` (smooth:
+            the input-gradient a Langevin chain follows is then smooth too, not piecewise constant).
         norm_act_last: whether c4s1-1 is followed by norm and activation (the paper's notation) or is a
             plain convolution (the official code).
         grid_size: side of the grid the c4s1-1 map is average-pooled to before the fc layer.
         fc_features: outputs of the fc layer (paper: 100), summed into the energy.
+        pixel_scale: multiply the energy by the number of pixels H * W of the map (not in the paper). The
+            fc layer reads a 10 x 10 average of the last feature map, so without it the energy's gradient
+            per pixel is about 1e-5 at initialisation (256 x 256) and a descent step of Eq. 2 (rate 0.08)
+            moves nothing; with it the gradient per pixel is of order 1 at any size, as for an energy summed
+            over pixels (docs/refine.md). The fc weights then start at zero (a flat energy, whose descent
+            leaves maps unchanged until it has learnt something).
 
     Raises:
         ConfigError: an unknown ``norm`` or ``activation``, or non-positive sizes.
@@ -89,16 +98,18 @@ class EnergyModel(nn.Module):
         image_channels: int = 3,
         channels: tuple[int, int, int, int] = (32, 64, 128, 256),
         norm: Norm = "batch",
-        activation: Literal["relu", "leaky_relu"] = "relu",
+        activation: Activation = "relu",
         norm_act_last: bool = True,
         grid_size: int = 10,
         fc_features: int = 100,
+        pixel_scale: bool = False,
     ) -> None:
         super().__init__()
+        self.pixel_scale = bool(pixel_scale)
         if norm not in ("batch", "group", "none"):
             raise ConfigError(f"norm must be 'batch', 'group' or 'none', got {norm!r}")
-        if activation not in ("relu", "leaky_relu"):
-            raise ConfigError(f"activation must be 'relu' or 'leaky_relu', got {activation!r}")
+        if activation not in ACTIVATIONS:
+            raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
         sizes = {"image_channels": image_channels, "grid_size": grid_size, "fc_features": fc_features}
         if len(tuple(channels)) != 4:
             raise ConfigError(f"channels must hold 4 widths (c3s1, c4s2, c4s2, c4s2), got {channels!r}")
@@ -114,7 +125,7 @@ class EnergyModel(nn.Module):
         self.register_buffer("image_std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
 
         def act() -> nn.Module:
-            return nn.ReLU() if activation == "relu" else nn.LeakyReLU(0.2)
+            return {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "silu": nn.SiLU}[activation]()
 
         c1, c2, c3, c4 = channels
         self.features = nn.Sequential(
@@ -129,6 +140,8 @@ class EnergyModel(nn.Module):
             self.last = nn.Conv2d(c4, 1, 4, stride=1, padding=0)
         self.pool = nn.AdaptiveAvgPool2d(grid_size)
         self.fc = nn.Linear(grid_size * grid_size, fc_features)  # fc-100
+        if self.pixel_scale:  # start flat: refinement leaves maps unchanged until the energy has learnt
+            nn.init.zeros_(self.fc.weight)
 
     def forward(self, saliency: Tensor, image: Tensor) -> Tensor:
         """Energy U(Y, X) for a batch.
@@ -159,7 +172,10 @@ class EnergyModel(nn.Module):
             image = image.repeat_interleave(per_image, dim=0)
         image = (image - self.image_mean) / self.image_std
         x = self.last(self.features(torch.cat([image, saliency.to(image.dtype)], dim=1)))
-        return self.fc(self.pool(x).flatten(1)).sum(dim=1)
+        energy = self.fc(self.pool(x).flatten(1)).sum(dim=1)
+        if self.pixel_scale:
+            energy = energy * float(saliency.shape[-2] * saliency.shape[-1])
+        return energy
 
 
 @register_model
@@ -167,10 +183,13 @@ def ebm(
     image_channels: int = 3,
     channels: tuple[int, int, int, int] = (32, 64, 128, 256),
     norm: Norm = "batch",
-    activation: Literal["relu", "leaky_relu"] = "relu",
+    activation: Activation = "relu",
     norm_act_last: bool = True,
     grid_size: int = 10,
     fc_features: int = 100,
+    pixel_scale: bool = False,
 ) -> EnergyModel:
     """The EBM U(Y, X) of paper 1; arguments as :class:`EnergyModel` (defaults follow the paper)."""
-    return EnergyModel(image_channels, tuple(channels), norm, activation, norm_act_last, grid_size, fc_features)
+    return EnergyModel(
+        image_channels, tuple(channels), norm, activation, norm_act_last, grid_size, fc_features, pixel_scale
+    )

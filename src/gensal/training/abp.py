@@ -48,7 +48,7 @@ def abp_step(
     h_posterior = infer_latent(lvm, fixed_features, target, h_prior, settings, generator)
     # Learning step: Eq. 8 with Y as the data, plus lambda * CE.
     logits = lvm.decode(features, h_posterior)
-    terms = lvm_losses(logits, target, target, settings.sigma, ce_weight)
+    terms = lvm_losses(logits, target, target, settings.sigma, ce_weight, iou_weight=settings.iou_weight)
     lvm_optimizer.zero_grad(set_to_none=True)
     terms["lvm_total"].backward()
     lvm_optimizer.step()

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from gensal.config import TrainConfig
 from gensal.refinement import revise_with_energy
 from gensal.sampling import langevin_latent
+from gensal.training.energy import energy_objective, perturb_masks
 from gensal.training.losses import ebm_losses, lvm_losses
 
 
@@ -168,14 +169,42 @@ def sample_and_learn(
     # Line 6: revise h^ into h~ given Y~ with K Langevin steps on the latent posterior (Eq. 7).
     h_revised = infer_latent(lvm, fixed_features, revised, h_proposal, settings, generator)
     # Line 7: update theta with Eq. 5; data and samples share one batch (and its BatchNorm statistics).
-    energies = ebm(torch.cat([data, revised]), torch.cat([image, image]))
-    ebm_terms = ebm_losses(energies[:batch], energies[batch:], settings.energy_reg)
+    if settings.ebm_refine_weight > 0 or settings.ebm_perturbed_negatives or settings.ebm_contrastive_weight != 1:
+        # Options (docs/refine.md): corrupted ground truths beside the revised samples, unrolled refinement.
+        negatives = revised[:, None]
+        if settings.ebm_perturbed_negatives:
+            negatives = torch.cat([negatives, perturb_masks(data, generator)[:, None]], dim=1)
+        ebm_terms = energy_objective(
+            ebm,
+            image,
+            data,
+            negatives.flatten(0, 1),
+            settings.energy_refine_steps,
+            settings.energy_step_size,
+            settings.energy_langevin_space,
+            settings.ebm_refine_weight,
+            settings.ebm_contrastive_weight,
+            settings.energy_reg,
+        )
+        ebm_loss = ebm_terms.pop("energy_total")
+    else:
+        energies = ebm(torch.cat([data, revised]), torch.cat([image, image]))
+        ebm_terms = ebm_losses(energies[:batch], energies[batch:], settings.energy_reg)
+        ebm_loss = ebm_terms["ebm"]
     ebm_optimizer.zero_grad(set_to_none=True)
-    ebm_terms["ebm"].backward()
+    ebm_loss.backward()
     ebm_optimizer.step()
     # Line 8: update alpha with Eq. 8 on (h~, Y~), plus lambda * CE(G(X, h~), Y) (section 5).
     logits = lvm.decode(features, h_revised)
-    lvm_terms = lvm_losses(logits, revised, ce_target, settings.sigma, ce_weight, ce_mask)
+    lvm_terms = lvm_losses(
+        logits,
+        revised,
+        ce_target,
+        settings.sigma,
+        ce_weight,
+        ce_mask,
+        iou_weight=0.0 if ce_mask is not None else settings.iou_weight,
+    )
     lvm_optimizer.zero_grad(set_to_none=True)
     lvm_terms["lvm_total"].backward()
     lvm_optimizer.step()

@@ -55,14 +55,15 @@ from gensal.config import (
 )
 from gensal.data.fixation_train import FixationTrainDataset
 from gensal.data.scribbles import ScribbleTrainDataset
-from gensal.data.sod import SODTrainDataset
+from gensal.data.sod import SODTrainDataset, multiscale_size, resize_batch
 from gensal.errors import ConfigError, DataError, GensalError
 from gensal.io import write_text
 from gensal.training.abp import abp_step
 from gensal.training.cooperative import cooperative_step
 from gensal.training.deterministic import deterministic_step
+from gensal.training.energy import energy_step
 from gensal.training.salgan import salgan_phase, salgan_step
-from gensal.training.schedules import ce_weight_at, lr_at
+from gensal.training.schedules import ce_weight_at, cosine_lr_at, lr_at
 from gensal.training.weak import weak_step
 
 CHECKPOINT_PREFIX = "step-"
@@ -145,12 +146,19 @@ def make_optimizers(config: Config, models: dict[str, nn.Module]) -> dict[str, t
     }
 
 
-def set_learning_rates(optimizers: dict[str, torch.optim.Optimizer], config: Config, epoch: int) -> dict[str, float]:
-    """Apply the step decay for ``epoch`` and return the learning rates set."""
+def set_learning_rates(
+    optimizers: dict[str, torch.optim.Optimizer], config: Config, epoch: int, step: int = 0, total_steps: int = 1
+) -> dict[str, float]:
+    """Apply the learning-rate schedule (``train.lr_schedule``) at ``epoch`` / ``step`` of ``total_steps``
+    and return the learning rates set."""
     base = base_learning_rates(config)
+    settings = config.train
     rates = {}
     for name, optimizer in optimizers.items():
-        rates[name] = lr_at(base[name], epoch, config.train.lr_decay_factor, config.train.lr_decay_every)
+        if settings.lr_schedule == "cosine":
+            rates[name] = cosine_lr_at(base[name], step, total_steps, settings.lr_min_ratio)
+        else:
+            rates[name] = lr_at(base[name], epoch, settings.lr_decay_factor, settings.lr_decay_every)
         for group in optimizer.param_groups:
             group["lr"] = rates[name]
     return rates
@@ -238,6 +246,8 @@ def run_algorithm_step(
             ce_weight,
             generator,
         )
+    if settings.algorithm == "energy":
+        return energy_step(models["generator"], models["ebm"], optimizers["ebm"], image, target, settings, generator)
     if settings.algorithm == "lvm-abp":
         return abp_step(models["generator"], optimizers["generator"], image, target, settings, ce_weight, generator)
     return deterministic_step(models["generator"], optimizers["generator"], image, target, settings.iou_weight)
@@ -393,6 +403,8 @@ def train(config: Config, resume: bool = False) -> TrainResult:
     memory_format = torch.channels_last if settings.channels_last else torch.contiguous_format
     for model in models.values():
         model.to(device, memory_format=memory_format).train()
+    if settings.algorithm == "energy":  # the generator only proposes maps
+        models["generator"].eval().requires_grad_(False)
     optimizers = make_optimizers(config, models)
     generator = torch.Generator(device=device).manual_seed(settings.seed)
     step, elapsed_before = 0, 0.0
@@ -454,9 +466,13 @@ def train(config: Config, resume: bool = False) -> TrainResult:
                 stop_reason = "finished"
                 break
             epoch, offset = divmod(step, steps_per_epoch)
-            rates = set_learning_rates(optimizers, config, epoch)
             for image, target in _epoch_loader(dataset, epoch, offset, steps_per_epoch, config, device):
                 t0 = time.monotonic()
+                rates = set_learning_rates(optimizers, config, epoch, step, total_steps)
+                if config.data.scales:
+                    size = multiscale_size(dataset.size, config.data.scales, settings.seed, step)
+                    image, target = resize_batch(image, target, size)
+                    image = image.contiguous(memory_format=memory_format)
                 ce_weight = ce_weight_at(step, total_steps, settings.ce_weight)
                 terms = run_algorithm_step(
                     config, models, optimizers, image, target, ce_weight, generator, step, steps_per_epoch
@@ -526,6 +542,7 @@ def build_dataset(config: Config) -> SODTrainDataset | ScribbleTrainDataset | Fi
         binarize=data.binarize_masks,
         seed=config.train.seed,
         max_images=data.max_images,
+        split=data.train_split,
     )
 
 

@@ -73,9 +73,9 @@ def cross_entropy(logits: Tensor, target: Tensor, mask: Tensor | None = None) ->
 def soft_iou(logits: Tensor, target: Tensor) -> Tensor:
     """Soft IoU loss ``1 - sum(p * y) / sum(p + y - p * y)`` per image (p = sigmoid(logits)), averaged.
 
-    Not in paper 1: an option of the deterministic ablation (``train.iou_weight``), the BCE + IoU objective
-    common in salient-object detection (e.g. BASNet), used to measure how much of the MAE of a
-    cross-entropy-trained model is due to its objective (docs/training.md).
+    Not in paper 1: an option (``train.iou_weight``), the BCE + IoU objective common in salient-object
+    detection (e.g. BASNet; the authors' code adds a weighted IoU to its cross-entropy), for every algorithm
+    trained on full masks (docs/training.md).
 
     Args:
         logits: (B, 1, H, W) generator output before the sigmoid.
@@ -91,7 +91,13 @@ def soft_iou(logits: Tensor, target: Tensor) -> Tensor:
 
 
 def lvm_losses(
-    logits: Tensor, revised: Tensor, target: Tensor, sigma: float, ce_weight: float, ce_mask: Tensor | None = None
+    logits: Tensor,
+    revised: Tensor,
+    target: Tensor,
+    sigma: float,
+    ce_weight: float,
+    ce_mask: Tensor | None = None,
+    iou_weight: float = 0.0,
 ) -> dict[str, Tensor]:
     """Generator objective: Eq. 8 (learn from the revised maps) plus lambda * CE on the ground truth.
 
@@ -102,10 +108,21 @@ def lvm_losses(
         sigma: observation standard deviation of Eq. 3.
         ce_weight: lambda, the weight of the cross-entropy term (section 5).
         ce_mask: pixels where ``target`` is observed (Algorithm 2: the scribbles); None: all.
+        iou_weight: weight of :func:`soft_iou` against ``target`` inside lambda's term (an option, not in the
+            paper; only with ``ce_mask=None``).
 
     Returns:
-        ``{"lvm": Gaussian NLL, "ce": cross-entropy, "lvm_total": lvm + ce_weight * ce}``.
+        ``{"lvm": Gaussian NLL, "ce": cross-entropy, "lvm_total": lvm + ce_weight * (ce + iou_weight * iou)}``,
+        plus ``"iou"`` when ``iou_weight > 0``.
     """
     nll = gaussian_nll(logits, revised.detach(), sigma)
     ce = cross_entropy(logits, target, ce_mask)
-    return {"lvm": nll, "ce": ce, "lvm_total": nll + ce_weight * ce}
+    terms = {"lvm": nll, "ce": ce}
+    supervised = ce
+    if iou_weight > 0:
+        if ce_mask is not None:
+            raise ValueError("iou_weight needs a full ground truth (ce_mask=None)")
+        terms["iou"] = soft_iou(logits, target)
+        supervised = ce + iou_weight * terms["iou"]
+    terms["lvm_total"] = nll + ce_weight * supervised
+    return terms
