@@ -11,6 +11,9 @@ steps are read from each checkpoint. Already predicted folders are reused unless
 evenly spaced test images) goes to ``docs/images/osie-examples.png``.
 
     python benchmarks/osie_fixation.py salgan-cpu=models/salgan-cpu salgan-bce-cpu=runs/salgan-bce-cpu
+
+``NAME=CHECKPOINT,blur=F`` predicts with that post-processing blur (``gensal predict --blur F``: sigma F x the
+image width) instead of the model's own.
 """
 
 from __future__ import annotations
@@ -95,6 +98,8 @@ def main() -> None:
         help="comma-separated NAMEs drawn in the figure (default: all; the centre bias always)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md and the figure alone")
+    parser.add_argument("--section", default=None, help="RESULTS.md section to (re)write (default: osie_SUBSET)")
+    parser.add_argument("--title", default=None, help="heading of that section")
     parser.add_argument(
         "--maps",
         default="png,density",
@@ -106,6 +111,11 @@ def main() -> None:
     if malformed:
         parser.error(f"expected NAME=CHECKPOINT, got {', '.join(malformed)}")
     specs = [spec.split("=", 1) for spec in args.models]
+    blurs = {}
+    for spec in specs:
+        if ",blur=" in spec[1]:
+            spec[1], value = spec[1].split(",blur=", 1)
+            blurs[spec[0]] = float(value)
     metrics = args.metrics.split(",")
     sources = args.maps.split(",")
     unknown = sorted(set(sources) - {"png", "density"})
@@ -133,7 +143,8 @@ def main() -> None:
         folder = output / name
         done = folder.is_dir() and all((folder / f"{p.stem}.png").exists() for p in images)
         if args.overwrite or not done:
-            timing = predict_files(Predictor(checkpoint_path), images, folder, log_density=True)
+            predictor = Predictor(checkpoint_path, blur=blurs.get(name))
+            timing = predict_files(predictor, images, folder, log_density=True)
             timing["threads"] = torch.get_num_threads()
             write_json(folder / "timing.json", timing)
         timing_file = folder / "timing.json"
@@ -166,7 +177,7 @@ def main() -> None:
         values = " | ".join(f"{row[m]:.4f}" for m in metrics)
         lines.append(f"| {row['name']} | {row['maps']} | {row['training']} | {row['prediction']} | {values} |")
     body = (
-        f"## Fixation models on the OSIE {args.subset} split ({len(names)} images)\n\n"
+        f"## {args.title or f'Fixation models on the OSIE {args.subset} split'} ({len(names)} images)\n\n"
         + provenance()
         + f"\nSplit `{Path(args.split).name}` ({args.subset} names), fixations from "
         "`../shared/data/osie/fixations/fixations.mat`; metrics as `gensal evaluate --task fixation` (MIT "
@@ -181,7 +192,7 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        write_section(f"osie_{args.subset}", body)
+        write_section(args.section or f"osie_{args.subset}", body)
         if args.subset != "test":
             return  # the figure shows the test images
         image_files = {path.stem: path for path in images}

@@ -148,9 +148,7 @@ def test_cpu_configs_share_one_budget():
     # The four paper-1 runs (full supervision, its two ablations, scribbles); SalGAN's two CPU configs are
     # checked in test_salgan.py.
     cpu = [
-        load_config(p)
-        for p in CONFIGS
-        if p.name.endswith("-cpu.yaml") and not p.name.startswith(("salgan", "energy"))
+        load_config(p) for p in CONFIGS if p.name.endswith("-cpu.yaml") and not p.name.startswith(("salgan", "energy"))
     ]
     assert len(cpu) == 4
     assert {c.train.max_minutes for c in cpu} == {115.0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gensal.checkpoint import build_models, load_model, read_checkpoint
+from gensal.checkpoint import build_models, initialise_from, load_model, read_checkpoint
 from gensal.config import apply_overrides, config_from_dict, config_to_dict
 from gensal.errors import ConfigError
 from gensal.models import create_model
@@ -163,3 +163,25 @@ def test_stored_prediction_defaults_are_used_unless_overridden(tmp_path):
     assert (predictor.samples, predictor.refine_steps, predictor.step_size) == (5, 2, 0.3)
     plain = Predictor(tmp_path / "coop")
     assert (plain.samples, plain.refine_steps) == (10, cfg.train.energy_langevin_steps)
+
+
+def test_init_ebm_from_loads_the_energy_alone(tmp_path):
+    make_dataset(tmp_path, count=4)
+    det = tiny_config(tmp_path, "deterministic", output_dir=str(tmp_path / "det"), max_steps=1)
+    loop.train(det)
+    loop.train(
+        energy_config(tmp_path, init_from=str(tmp_path / "det"), output_dir=str(tmp_path / "energy"), max_steps=1)
+    )
+    cfg = config_to_dict(tiny_config(tmp_path, "cooperative"))
+    cfg["model"].update(ebm_norm="none", ebm_activation="silu")
+    cfg["train"].update(
+        init_from=str(tmp_path / "det"), init_ebm_from=str(tmp_path / "energy"), output_dir=str(tmp_path / "coop")
+    )
+    cfg["train"]["max_steps"] = 1
+    coop = config_from_dict(cfg)
+    models = build_models(coop)
+    initialise_from(tmp_path / "det", models, coop)
+    initialise_from(tmp_path / "energy", models, coop, only=["ebm"])
+    stored = read_checkpoint(tmp_path / "energy").weights["ebm"]
+    assert all(torch.equal(stored[k], v) for k, v in models["ebm"].state_dict().items())
+    loop.train(coop)  # the whole path through train()

@@ -228,3 +228,21 @@ def test_task_picks_the_default_model(tmp_path, capsys, monkeypatch):
     inputs = write_images(tmp_path / "in", [(40, 40)])
     assert main(["predict", "--task", "fixation", "--input", str(inputs), "--output", str(tmp_path / "o")]) == 2
     assert "no default fixation model" in capsys.readouterr().err
+
+
+def test_fixation_blur_post_processing(tmp_path):
+    path = make_checkpoint(tmp_path / "salgan", algorithm="salgan")
+    plain = Predictor(path)
+    assert plain.blur == 0.0
+    point = np.zeros((40, 60), dtype=np.float32)
+    point[20, 30] = 1.0
+    assert np.array_equal(plain.postprocess(point), point)
+    blurred = Predictor(path, blur=0.05).postprocess(point)
+    # a Gaussian of sigma 0.05 x 60 = 3 px, rescaled to a maximum of 1 at the point
+    assert blurred.max() == pytest.approx(1.0) and blurred[20, 30] == pytest.approx(1.0)
+    assert blurred[20, 33] == pytest.approx(np.exp(-0.5), rel=0.02)
+    for bad in (-0.1, float("nan"), float("inf"), 1.0):
+        with pytest.raises(ConfigError, match="--blur"):
+            Predictor(path, blur=bad)
+    sod = make_checkpoint(tmp_path / "coop")
+    assert Predictor(sod, blur=0.05).blur == 0.0  # salient-object maps are never blurred

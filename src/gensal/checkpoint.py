@@ -27,7 +27,7 @@ import os
 import random
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -505,7 +505,9 @@ def restore_models(checkpoint: Checkpoint, models: Mapping[str, nn.Module]) -> N
         load_weights(module, checkpoint.weights[name], str(checkpoint.path / f"{name}.safetensors"), checkpoint.config)
 
 
-def initialise_from(path: str | Path, models: Mapping[str, nn.Module], config: Config) -> tuple[list[str], list[str]]:
+def initialise_from(
+    path: str | Path, models: Mapping[str, nn.Module], config: Config, only: Sequence[str] | None = None
+) -> tuple[list[str], list[str]]:
     """Load the weights of a checkpoint into the networks of a new run (``train.init_from``).
 
     Every network of ``models`` that the checkpoint holds is loaded; the architecture, as built from
@@ -516,6 +518,7 @@ def initialise_from(path: str | Path, models: Mapping[str, nn.Module], config: C
         path: checkpoint folder or run folder (its latest checkpoint).
         models: the run's networks, already built from ``config``.
         config: the run's config (named in error messages).
+        only: load only these networks (``train.init_ebm_from`` loads the energy model alone).
 
     Returns:
         ``(loaded, fresh)``: the names of the networks loaded and of those left as initialised.
@@ -527,6 +530,8 @@ def initialise_from(path: str | Path, models: Mapping[str, nn.Module], config: C
     checkpoint = read_checkpoint(path)
     # The energy-only algorithm takes the generator it trains against; its energy model starts afresh.
     wanted = ["generator"] if config.train.algorithm == "energy" else list(models)
+    if only is not None:
+        wanted = [name for name in wanted if name in only]
     loaded = [name for name in wanted if name in checkpoint.weights]
     if not loaded:
         raise ConfigError(
@@ -619,7 +624,7 @@ def export_half(path: str | Path, output: str | Path, prediction: Mapping[str, A
     restore_models(checkpoint, models)
     kept = ("step", "epoch", "finished", "stop_reason", "elapsed_seconds")
     training = {k: checkpoint.training[k] for k in kept if k in checkpoint.training}
-    training["exported_from"] = checkpoint.path.name
+    training["exported_from"] = checkpoint.training.get("exported_from", checkpoint.path.name)
     if prediction is not None:
         training["prediction"] = dict(prediction)
     return save_checkpoint(output, checkpoint.config, models, training=training, half=True)

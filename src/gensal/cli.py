@@ -139,6 +139,12 @@ def _add_predict(subparsers) -> None:
     parser.add_argument("--figure", default=None, help="draw image | prediction | uncertainty rows to this PNG")
     parser.add_argument("--figure-count", type=int, default=4, help="images in the figure (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent samples (default 0)")
+    parser.add_argument(
+        "--blur",
+        type=float,
+        default=None,
+        help="fixation models: Gaussian blur of the map, sigma as a fraction of the image width (default: the model's)",
+    )
     _add_run_options(parser, parallel="threads")
     parser.set_defaults(func=_run_predict)
 

@@ -234,6 +234,8 @@ class TrainConfig:
             adversarial phase from a BCE-trained generator). Each network of the run that the checkpoint
             holds is loaded (its architecture must match); the others start fresh. Optimiser state, step
             and schedules start anew. Ignored when resuming (the run's own checkpoint holds the weights).
+        init_ebm_from: load the energy model alone from this checkpoint (after ``init_from``), e.g. an
+            energy trained by ``train.algorithm: energy`` against the generator that ``init_from`` gives.
     """
 
     algorithm: Algorithm = "cooperative"
@@ -281,6 +283,7 @@ class TrainConfig:
     lr_discriminator: float = 3e-4
     weight_decay: float = 1e-4
     init_from: str | None = None
+    init_ebm_from: str | None = None
 
 
 @dataclass
@@ -539,6 +542,12 @@ def validate_config(config: Config, source: str = "<config>") -> None:
         "model.ebm_norm",
         model.ebm_norm,
         "group or none with train.ebm_refine_weight > 0 (the unrolled chain runs in training mode)",
+    )
+    need(
+        train.init_ebm_from is None or train.algorithm in ("cooperative", "cooperative-weak"),
+        "train.init_ebm_from",
+        train.init_ebm_from,
+        "null unless train.algorithm is cooperative or cooperative-weak",
     )
     if train.algorithm == "energy":
         need(train.init_from is not None, "train.init_from", None, "a trained generator for train.algorithm=energy")

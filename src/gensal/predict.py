@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.ndimage import gaussian_filter
 from torch import Tensor
 from tqdm import tqdm
 
@@ -89,6 +90,9 @@ class Prediction:
     uncertainty: dict[str, Tensor]
 
 
+MAX_BLUR = 0.25
+"""Largest post-processing blur of a fixation map, as a fraction of the image width."""
+
 DEFAULT_SAMPLES = 10
 """Latent samples per image when neither the caller nor the model says (paper 1, section 3.3: "10")."""
 
@@ -117,6 +121,7 @@ class Predictor:
         refine_steps: int | None = None,
         step_size: float | None = None,
         seed: int = 0,
+        blur: float | None = None,
     ) -> None:
         self.model = model if isinstance(model, LoadedModel) else load_model(model)
         generator, ebm, train = self.model.generator, self.model.ebm, self.model.config.train
@@ -146,7 +151,21 @@ class Predictor:
             raise ConfigError(f"--step-size must be positive, got {self.step_size}")
         self.space = train.energy_langevin_space
         self.seed = seed
+        blur = float(stored.get("blur", 0.0)) if blur is None else float(blur)
+        if not (math.isfinite(blur) and 0 <= blur <= MAX_BLUR):
+            raise ConfigError(f"--blur must be in [0, {MAX_BLUR}] (a fraction of the image width), got {blur}")
+        self.blur = blur if self.fixation else 0.0
         self.image_size = self.model.config.data.image_size
+
+    def postprocess(self, saliency: np.ndarray) -> np.ndarray:
+        """A fixation map at the image's size, blurred by a Gaussian of ``blur`` x the image width (SalGAN's
+        official code blurs its maps; the width is chosen on validation data and stored with the model) and
+        rescaled to a maximum of 1. SOD maps and ``blur = 0`` are returned unchanged."""
+        if self.blur <= 0:
+            return saliency
+        blurred = gaussian_filter(saliency.astype(np.float64), sigma=self.blur * saliency.shape[1], mode="nearest")
+        peak = float(blurred.max())
+        return (blurred / peak if peak > 0 else blurred).astype(saliency.dtype)
 
     def _latents(self, stems: list[str]) -> Tensor:
         rows = []
@@ -228,7 +247,7 @@ def predict_files(
         original = rgb.shape[:2]
         tensor = image_to_tensor(rgb, predictor.image_size)
         result = predictor.predict(tensor, [path.stem], uncertainty=uncertainty)
-        maps = {"saliency": resize_tensor(result.saliency, original)[0, 0].numpy()}
+        maps = {"saliency": predictor.postprocess(resize_tensor(result.saliency, original)[0, 0].numpy())}
         maps.update({name: resize_tensor(v, original)[0, 0].numpy() for name, v in result.uncertainty.items()})
         write_gray_png(output / f"{path.stem}.png", to_uint8(maps["saliency"]))
         for name in result.uncertainty:
@@ -285,6 +304,7 @@ def run_predict(args) -> None:
         refine_steps=args.refine_steps,
         step_size=args.step_size,
         seed=args.seed,
+        blur=args.blur,
     )
     if args.threads is not None:
         torch.set_num_threads(args.threads)

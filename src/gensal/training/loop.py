@@ -421,6 +421,9 @@ def train(config: Config, resume: bool = False) -> TrainResult:
         loaded, fresh = initialise_from(settings.init_from, models, config)
         fresh_text = f"; {', '.join(fresh)} initialised afresh" if fresh else ""
         print(f"initialised {', '.join(loaded)} from {settings.init_from}{fresh_text}", file=sys.stderr)
+    if checkpoint is None and settings.init_ebm_from is not None:
+        initialise_from(settings.init_ebm_from, models, config, only=["ebm"])
+        print(f"initialised ebm from {settings.init_ebm_from}", file=sys.stderr)
 
     output_dir.mkdir(parents=True, exist_ok=True)
     write_text(output_dir / "config.yaml", yaml.safe_dump(config_to_dict(config), sort_keys=False))
