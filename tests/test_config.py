@@ -137,7 +137,7 @@ def test_deterministic_needs_no_latent_but_lvm_does():
 def test_shipped_configs_load(path):
     cfg = load_config(path)
     # Stage 1 of the cooperative default is a deterministic warm start (docs/training.md).
-    stages = {"coop-cpu-stage1.yaml": "deterministic"}
+    stages = {"coop-cpu-stage1.yaml": "deterministic", "coop-cpu-stage2.yaml": "energy"}
     name = path.name.replace("coop", "cooperative").replace("weak", "cooperative-weak")
     assert cfg.train.algorithm == stages.get(path.name, cfg.train.algorithm) and cfg.train.algorithm in (
         stages.get(path.name) or name
