@@ -9,7 +9,8 @@ folders are reused unless ``--overwrite``.
     python benchmarks/ecssd_models.py coop-cpu=models/coop-cpu coop-cpu-K0=models/coop-cpu,0 \\
         lvm-abp-cpu=runs/lvm-abp-cpu [--limit N]
 
-``NAME=CHECKPOINT,K`` predicts with K refinement steps instead of the checkpoint's (``,0``: none).
+``NAME=CHECKPOINT,K`` predicts with K refinement steps instead of the checkpoint's (``,0``: none), and
+``NAME=CHECKPOINT,K,N`` with N latent samples too.
 
 Other data: ``--images DIR --masks DIR`` (default ECSSD), and ``--split FILE --subset validation`` to score
 only that list of a split file, e.g. the DUTS-TR validation images that the training configs hold out
@@ -76,14 +77,16 @@ def main() -> None:
     rows = []
     for spec in args.models:
         name, checkpoint_path = spec.split("=", 1)
-        refine_steps = None
+        refine_steps, samples = None, args.samples
         if "," in checkpoint_path:
-            checkpoint_path, steps = checkpoint_path.rsplit(",", 1)
-            refine_steps = int(steps)
+            checkpoint_path, *numbers = checkpoint_path.split(",")
+            refine_steps = int(numbers[0])
+            if len(numbers) > 1:
+                samples = int(numbers[1])
         checkpoint = read_checkpoint(checkpoint_path)
         folder = Path(args.output) / name
         predictor = Predictor(
-            checkpoint.path, samples=args.samples, refine_steps=refine_steps, step_size=args.step_size
+            checkpoint.path, samples=samples, refine_steps=refine_steps, step_size=args.step_size
         )
         done = folder.is_dir() and all((folder / f"{p.stem}.png").exists() for p in images)
         timing_file = folder / "timing.json"
