@@ -85,9 +85,7 @@ def main() -> None:
                 samples = int(numbers[1])
         checkpoint = read_checkpoint(checkpoint_path)
         folder = Path(args.output) / name
-        predictor = Predictor(
-            checkpoint.path, samples=samples, refine_steps=refine_steps, step_size=args.step_size
-        )
+        predictor = Predictor(checkpoint.path, samples=samples, refine_steps=refine_steps, step_size=args.step_size)
         done = folder.is_dir() and all((folder / f"{p.stem}.png").exists() for p in images)
         timing_file = folder / "timing.json"
         if args.overwrite or not done:

@@ -242,7 +242,7 @@ def main() -> None:
         "",
         f"gensal only: information gain over the centre bias {extra['info_gain'] * 1000:.1f} ms/image "
         f"(inter-observer: {extra['info_gain_value']:.3f} bits); EMD {extra['emd']:.2f} s/image "
-        f"(first {min(args.emd_images, len(names))} images; exact transport LP on the 1/32 grid).",
+        f"(first {min(args.emd_images, len(names))} images; exact transport on the 1/32 grid, pyemd).",
         "",
         "| model | metric | gensal (MIT conventions) | pysaliency | difference | expected |",
         "|---|---|---|---|---|---|",

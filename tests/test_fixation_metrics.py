@@ -13,11 +13,14 @@ import numpy as np
 import pytest
 
 from gensal.data.fixations import Fixations, fixation_density
-from gensal.errors import InputError
+from gensal.errors import ConfigError, InputError
+from gensal.metrics import fixation
 from gensal.metrics.fixation import (
     ALL_METRICS,
+    EMD_SOLVERS,
     EPS,
     FixationEvaluator,
+    _transport_cost,
     auc_borji,
     auc_judd,
     auc_shuffled,
@@ -120,8 +123,9 @@ def test_metrics_match_mit_matlab_code_in_octave(mit_case, model):
             clipped = np.maximum(resize_map(saliency, mit_case["density"].shape), 0)
             assert value == kl_div(clipped, mit_case["density"])
             continue
-        # EMD: FastEMD is replaced by an exact LP on both sides; the shrunk saliency map differs by ~1e-7
-        # because Octave's imresize does not renormalise its kernel weights (MATLAB's and gensal's do)
+        # EMD: both sides solve the transport problem exactly (gensal: pyemd's network simplex; the fixture:
+        # GLPK in place of FastEMD's MEX file); the shrunk saliency map differs by ~5e-7 because Octave's
+        # imresize does not renormalise its kernel weights (MATLAB's and gensal's do)
         tolerance = 2e-6 if metric == "emd" else 1e-6
         assert value == pytest.approx(reference[metric], abs=tolerance), metric
     # With Octave's own random jitter AUC-Judd agrees only statistically: where the map has no ties the
@@ -230,6 +234,99 @@ def test_emd_by_hand():
     assert emd(np.array([[3.0, 0.0, 0.0]]), np.array([[0.0, 0.0, 1.0]]), downsize=1) == pytest.approx(2.0)
 
 
+def _point(shape: tuple[int, int], *cells: tuple[int, int]) -> np.ndarray:
+    mass = np.zeros(shape)
+    for cell in cells:
+        mass[cell] += 1.0
+    return mass
+
+
+@pytest.mark.parametrize("solver", EMD_SOLVERS)
+def test_emd_moves_mass_by_hand(solver):
+    # FastEMD rounds masses and distances to 1e-6 of their largest value, hence its tolerance
+    tolerance = 1e-12 if solver == "exact" else 1e-5
+    grid = (5, 6)
+    one_pixel = emd(_point(grid, (2, 3)), _point(grid, (2, 2)), downsize=1, solver=solver)
+    assert one_pixel == pytest.approx(1.0, rel=tolerance)
+    assert emd(_point(grid, (2, 3)), _point(grid, (3, 2)), downsize=1, solver=solver) == pytest.approx(
+        np.sqrt(2), rel=tolerance
+    )
+    # half the mass moves one pixel down, the other half stays
+    half = emd(_point(grid, (1, 1), (2, 1)), _point(grid, (1, 1), (1, 1)), downsize=1, solver=solver)
+    assert half == pytest.approx(0.5, rel=tolerance)
+    # a point spread evenly onto its four neighbours: every quarter moves one pixel
+    spread = emd(_point(grid, (1, 2), (3, 2), (2, 1), (2, 3)), _point(grid, (2, 2)), downsize=1, solver=solver)
+    assert spread == pytest.approx(1.0, rel=tolerance)
+    # the ground distance is not thresholded: across the whole grid costs the full Euclidean distance
+    far = emd(_point(grid, (0, 0)), _point(grid, (4, 5)), downsize=1, solver=solver)
+    assert far == pytest.approx(np.hypot(4, 5), rel=tolerance)
+    # each map is normalised to mass 1
+    assert emd(7.0 * _point(grid, (2, 3)), _point(grid, (2, 2)), downsize=1, solver=solver) == pytest.approx(
+        1.0, rel=tolerance
+    )
+
+
+def test_emd_is_measured_in_cells_of_the_shrunk_grid():
+    rows, cols = np.mgrid[0:256, 0:320]
+
+    def blob(row, col):
+        return np.exp(-((rows - row) ** 2 + (cols - col) ** 2) / (2 * 24.0**2))
+
+    # a smooth blob moved by 32 px moves by one cell of the 1/32 grid (resizing blurs it by about 1%)
+    assert emd(blob(128, 160), blob(128, 128)) == pytest.approx(1.0, rel=0.02)
+    assert emd(blob(128, 192), blob(128, 128)) == pytest.approx(2.0, rel=0.02)
+    assert emd(blob(160, 160), blob(128, 128)) == pytest.approx(np.sqrt(2), rel=0.02)
+
+
+def test_emd_bicubic_undershoot_adds_to_demand():
+    # like FastEMD's pre-flow: a negative cell (bicubic undershoot) needs its deficit filled, here from the
+    # neighbour's surplus of 0.1
+    source = np.array([[0.5, 0.6, -0.1]])
+    target = np.array([[0.5, 0.5, 0.0]])
+    assert _transport_cost(source, target, "exact") == pytest.approx(0.1, rel=1e-12)
+    assert _transport_cost(source, target, "fastemd") == pytest.approx(0.1, rel=1e-5)
+
+
+def test_fastemd_agrees_with_the_exact_solver_on_osie(real_case):
+    _, density, _ = real_case
+    saliency = cases.model_maps(POINTS[cases.IMAGES[0]])["subjects"]
+    # a 10x13 grid keeps FastEMD fast; its rounding moves the EMD by up to 6e-5 relative on the fixture
+    exact = emd(saliency, density, downsize=64)
+    assert emd(saliency, density, downsize=64, solver="fastemd") == pytest.approx(exact, rel=2e-4)
+
+
+def test_emd_solver_errors(monkeypatch):
+    with pytest.raises(InputError, match="unknown EMD solver 'lp'; choose one of exact, fastemd"):
+        emd(RAMP, RAMP, downsize=1, solver="lp")
+
+    class StoppedEarly:
+        __version__ = "1.1.0"
+
+        @staticmethod
+        def emd(*args, **kwargs):
+            warnings.warn("numItermax reached before optimality.", UserWarning, stacklevel=2)
+            return 0.0
+
+    # a transport plan cut short by POT's iteration limit never becomes a score
+    monkeypatch.setattr(fixation, "_pyemd", lambda: StoppedEarly)
+    with pytest.raises(InputError, match="too large for the transport solver"):
+        emd(RAMP, RAMP[::-1], downsize=1)
+
+
+@pytest.mark.parametrize("installed", [None, "0.5.1"])
+def test_emd_without_pyemd_is_a_clear_error(monkeypatch, installed):
+    import sys
+    import types
+
+    old = None if installed is None else types.SimpleNamespace(__version__=installed)
+    monkeypatch.setitem(sys.modules, "pyemd", old)  # None makes the import fail
+    with pytest.raises(ConfigError, match=r"pip install 'pyemd>=1.1,<2'"):
+        emd(RAMP, RAMP[::-1], downsize=1)
+    with pytest.raises(ConfigError, match="pyemd"):
+        FixationEvaluator({"a": Fixations("a", 4, 4, np.array([1.0]), np.array([1.0]))}, metrics=("nss", "emd"))
+    FixationEvaluator({"a": Fixations("a", 4, 4, np.array([1.0]), np.array([1.0]))}, metrics=("nss",))
+
+
 # ------------------------------------------------------------------------------------------ analytic cases
 @pytest.fixture(scope="module")
 def real_case():
@@ -268,8 +365,10 @@ def test_identical_distributions(real_case):
 def test_emd_reproduces_the_mit_grid_quirk(real_case):
     # EMD.m shrinks the fixation map with imresize(G, 1/32) (rows sampled every 32 px) but the saliency map
     # with imresize(S, [19 25]) (rows every 600/19 px): for 600-row images even identical maps differ
+    # (the exact transport cost: POT's network simplex, and HiGHS with feasibility tolerances of 1e-10, agree
+    # to 3e-10; HiGHS with its default 1e-7 tolerances, gensal's solver before pyemd, gave 0.1173327)
     _, density, _ = real_case
-    assert emd(density, density) == pytest.approx(0.117332671, abs=1e-6)
+    assert emd(density, density) == pytest.approx(0.11733533015, abs=1e-9)
     assert resize_map(density, scale=1 / 32).shape == (19, 25)
 
 

@@ -1,8 +1,10 @@
 """The ``gensal`` command: argument parsing only; the work happens in the modules it calls.
 
 Each subcommand has an ``_add_<name>(subparsers)`` function that declares its arguments and sets
-``func`` to a small handler. Errors caused by the user (:class:`gensal.errors.GensalError`) are printed
-as one line on stderr and exit with status 2.
+``func`` to a small handler. Errors caused by the user (:class:`gensal.errors.GensalError`, including the
+option checks of :func:`check_run_options`) are printed as one line on stderr and exit with status 2; a
+file-system error (:class:`OSError`: a full disk, a file where a folder is needed, no permission) as one line
+``gensal <command>: <path>: <reason>`` with status 1. Neither prints a traceback.
 """
 
 from __future__ import annotations
@@ -11,16 +13,46 @@ import argparse
 import sys
 
 from gensal import __version__
+from gensal.checks import (
+    MAX_BLUR,
+    MAX_FIGURE_COUNT,
+    MAX_PARALLEL,
+    MAX_SAMPLES,
+    MAX_SEED,
+    MAX_STEP_SIZE,
+    check_int_range,
+    check_seed,
+)
 from gensal.errors import GensalError
+from gensal.io import FIGURE_FORMATS
+
+SEED_RANGE = f"0 to 2**{MAX_SEED.bit_length()} - 1"
 
 
 def _add_run_options(parser: argparse.ArgumentParser, parallel: str) -> None:
     """``--workers`` (processes) or ``--threads`` (PyTorch threads), and ``--no-progress``."""
     if parallel == "workers":
-        parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+        parser.add_argument(
+            "--workers", type=int, default=None, help=f"worker processes, 1 to {MAX_PARALLEL} (default: all cores)"
+        )
     else:
-        parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's choice)")
+        parser.add_argument(
+            "--threads", type=int, default=None, help=f"CPU threads, 1 to {MAX_PARALLEL} (default: PyTorch's choice)"
+        )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def check_run_options(args: argparse.Namespace) -> None:
+    """Check the options several commands share (``--threads``, ``--workers``, ``--seed``) before any work.
+
+    Raises:
+        ConfigError: a value out of range, naming the option.
+    """
+    for option in ("threads", "workers"):
+        if getattr(args, option, None) is not None:
+            check_int_range(getattr(args, option), f"--{option}", 1, MAX_PARALLEL)
+    if getattr(args, "seed", None) is not None:
+        check_seed(args.seed)
 
 
 def _named_folder(text: str) -> tuple[str, str]:
@@ -56,6 +88,14 @@ def _add_evaluate(subparsers) -> None:
         help="a folder of saliency maps (PNG/JPEG, or .npy log-densities for fixations); repeat to compare",
     )
     parser.add_argument("--output", default="outputs/evaluate", help="folder for metrics.json / metrics.csv")
+    parser.add_argument(
+        "--metrics",
+        default=None,
+        metavar="LIST",
+        help="compute only these comma-separated metrics, by key or column label (default: all); "
+        "sod: s_measure, weighted_f, max_f, mean_f, adaptive_f, max_e, mean_e, adaptive_e, mae; "
+        "fixation: auc_judd, auc_borji, auc_shuffled, nss, cc, kl_div, sim, emd, info_gain",
+    )
     parser.add_argument("--curves", default=None, help="sod: draw PR and F-measure curves to this PNG")
     parser.add_argument(
         "--intersection",
@@ -70,7 +110,7 @@ def _add_evaluate(subparsers) -> None:
         "(the MATLAB toolbox)",
     )
     parser.add_argument("--images", default=None, help="fixation: image folder (gives image sizes)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random parts (AUC-Borji, sAUC)")
+    parser.add_argument("--seed", type=int, default=0, help=f"seed of the random parts (AUC-Borji, sAUC), {SEED_RANGE}")
     _add_run_options(parser, parallel="workers")
     parser.set_defaults(func=_run_evaluate)
 
@@ -124,26 +164,41 @@ def _add_predict(subparsers) -> None:
     parser.add_argument("--input", required=True, help="an image file or a folder of images")
     parser.add_argument("--output", required=True, help="folder for the maps")
     parser.add_argument(
-        "--samples", type=int, default=None, help="latent samples per image (default: the model's, else 10)"
+        "--samples",
+        type=int,
+        default=None,
+        help=f"latent samples per image, 1 to {MAX_SAMPLES} (default: the model's, else 10)",
     )
     parser.add_argument(
         "--refine-steps", type=int, default=None, help="noise-free Langevin steps (default: the model's, else K=5)"
     )
-    parser.add_argument("--step-size", type=float, default=None, help="Langevin step size (default: as in training)")
+    parser.add_argument(
+        "--step-size",
+        type=float,
+        default=None,
+        help=f"Langevin step size d in (0, {MAX_STEP_SIZE:g}] (default: the model's, else as in training)",
+    )
     parser.add_argument("--uncertainty", action="store_true", help="also write the uncertainty maps")
     parser.add_argument(
         "--log-density",
         action="store_true",
         help="also write OUTPUT/log_density/<stem>.npy log-probability densities (MIT/Tübingen, pysaliency)",
     )
-    parser.add_argument("--figure", default=None, help="draw image | prediction | uncertainty rows to this PNG")
-    parser.add_argument("--figure-count", type=int, default=4, help="images in the figure (default 4)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the latent samples (default 0)")
+    parser.add_argument(
+        "--figure",
+        default=None,
+        help=f"draw image | prediction | uncertainty rows to this file ({', '.join(FIGURE_FORMATS)}; default png)",
+    )
+    parser.add_argument(
+        "--figure-count", type=int, default=4, help=f"images in the figure, 1 to {MAX_FIGURE_COUNT} (default 4)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help=f"seed of the latent samples, {SEED_RANGE} (default 0)")
     parser.add_argument(
         "--blur",
         type=float,
         default=None,
-        help="fixation models: Gaussian blur of the map, sigma as a fraction of the image width (default: the model's)",
+        help=f"fixation models: Gaussian blur of the map, sigma as a fraction of the image width, 0 to {MAX_BLUR} "
+        "(default: the model's)",
     )
     _add_run_options(parser, parallel="threads")
     parser.set_defaults(func=_run_predict)
@@ -166,7 +221,7 @@ def _add_scribbles(subparsers) -> None:
     )
     parser.add_argument("--masks", required=True, help="folder of saliency masks (binarised at 128)")
     parser.add_argument("--output", required=True, help="folder for the scribble PNGs")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated strokes (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help=f"seed of the simulated strokes, {SEED_RANGE} (default 0)")
     _add_run_options(parser, parallel="workers")
     parser.set_defaults(func=_run_scribbles)
 
@@ -194,7 +249,9 @@ def _add_refine(subparsers) -> None:
     parser.add_argument("--maps", required=True, help="folder of maps matched to the images by name (or one map file)")
     parser.add_argument("--output", required=True, help="folder for the refined maps")
     parser.add_argument("--steps", type=int, default=None, help="gradient steps (default: train.energy_langevin_steps)")
-    parser.add_argument("--step-size", type=float, default=None, help="d (default: train.energy_step_size)")
+    parser.add_argument(
+        "--step-size", type=float, default=None, help=f"d in (0, {MAX_STEP_SIZE:g}] (default: train.energy_step_size)"
+    )
     parser.add_argument(
         "--space",
         choices=["logit", "probability"],
@@ -204,7 +261,7 @@ def _add_refine(subparsers) -> None:
     parser.add_argument(
         "--intersection", action="store_true", help="refine only names present in both folders (says how many)"
     )
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or mps (default cpu)")
     _add_run_options(parser, parallel="threads")
     parser.set_defaults(func=_run_refine)
 
@@ -215,7 +272,7 @@ def _run_refine(args: argparse.Namespace) -> int:
     if args.threads is not None:
         import torch
 
-        torch.set_num_threads(max(1, args.threads))
+        torch.set_num_threads(args.threads)
     summary = refine_folder(
         args.model,
         args.images,
@@ -246,14 +303,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _describe_os_error(err: OSError) -> str:
+    """``<path>: <reason>`` of a file-system error, on one line."""
+    reason = err.strerror or str(err) or type(err).__name__
+    if err.filename is None:
+        return " ".join(reason.split())
+    return " ".join(f"{err.filename}: {reason}".split())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_run_options(args)
         return int(args.func(args) or 0)
     except GensalError as err:
         print(f"gensal {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        print(f"gensal {args.command}: {_describe_os_error(err)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"gensal {args.command}: interrupted", file=sys.stderr)
         return 130

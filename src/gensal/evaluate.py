@@ -50,6 +50,8 @@ FIXATION_LABELS = {
     "emd": "EMD",
     "info_gain": "IG",
 }
+METRIC_LABELS = {"sod": SOD_LABELS, "fixation": FIXATION_LABELS}
+"""The metrics of each ``--task``, in table order, with their column labels."""
 SERIAL_BELOW = 24  # fewer images than this are scored in the main process (a pool costs more)
 
 
@@ -64,6 +66,28 @@ class MethodResult:
     skipped: int = 0
     resized: int = 0
     curves: dict[str, list[float]] = field(default_factory=dict)
+
+
+def select_metrics(text: str | None, task: str) -> tuple[str, ...]:
+    """The metrics named by ``--metrics`` (comma-separated), in table order; all of the task's when None.
+
+    A name is a metric's key (``mae``, ``auc_judd``: those of ``metrics.json``) or its column label (``MAE``,
+    ``AUC-J``), in any case; repeats count once.
+
+    Raises:
+        InputError: an unknown name or an empty list, in one line that lists the valid names.
+    """
+    labels = METRIC_LABELS[task]
+    if text is None:
+        return tuple(labels)
+    aliases = {name: name for name in labels} | {label.lower(): name for name, label in labels.items()}
+    requested = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [part for part in requested if part.lower() not in aliases]
+    if unknown or not requested:
+        what = f"unknown metric(s) {', '.join(unknown)}" if unknown else "no metric"
+        raise InputError(f"--metrics: {what} for --task {task}; valid: {', '.join(labels)}")
+    chosen = {aliases[part.lower()] for part in requested}
+    return tuple(name for name in labels if name in chosen)
 
 
 def default_workers() -> int:
@@ -112,15 +136,15 @@ def parallel_map(
         bar.close()
 
 
-def _score_sod_pair(task: tuple[str, Path, Path]) -> tuple[str, sod.SODImageScores, bool]:
-    stem, gt_path, pred_path = task
+def _score_sod_pair(task: tuple[str, Path, Path, bool]) -> tuple[str, sod.SODImageScores, bool]:
+    stem, gt_path, pred_path, with_weighted_f = task
     gt = io.read_gray(gt_path)
     pred = io.read_map(pred_path)
     resized = pred.shape != gt.shape
     if resized:
         pred = io.resize_map(pred, gt.shape)
     try:
-        return stem, sod.score_image(pred, gt), resized
+        return stem, sod.score_image(pred, gt, with_weighted_f), resized
     except InputError as err:
         raise DataError(f"{pred_path}: {err}") from err
 
@@ -133,22 +157,27 @@ def evaluate_sod(
     workers: int | None = None,
     progress: bool = True,
     f_curve: str = "per-image",
+    metrics: tuple[str, ...] | None = None,
 ) -> MethodResult:
     """Score one folder of predictions against a folder of masks (matched by file stem).
 
     Predictions of another size than their mask are resized bilinearly (counted in ``resized``).
-    ``f_curve`` picks the F-measure curve convention (:data:`gensal.metrics.sod.F_CURVE_MODES`).
+    ``f_curve`` picks the F-measure curve convention (:data:`gensal.metrics.sod.F_CURVE_MODES`); ``metrics``
+    the numbers reported (names from :data:`gensal.metrics.sod.SOD_METRICS`, all when None; without
+    ``weighted_f`` its distance transforms are skipped).
     """
+    accumulator = sod.SODMetrics(f_curve, metrics or sod.SOD_METRICS)
     pairs, skipped = match_pairs(gt_dir, pred_dir, intersection, second_suffixes=MAP_SUFFIXES)
-    metrics = sod.SODMetrics(f_curve)
-    per_image: dict[str, dict[str, float]] = {}
+    tasks = [(stem, gt_path, pred_path, "weighted_f" in accumulator.metrics) for stem, gt_path, pred_path in pairs]
+    stems: list[str] = []
     resized = 0
-    for stem, scores, was_resized in parallel_map(_score_sod_pair, pairs, workers, name, progress):
-        metrics.add(scores)
-        per_image[stem] = scores.scalars()
+    for stem, scores, was_resized in parallel_map(_score_sod_pair, tasks, workers, name, progress):
+        accumulator.add(scores)
+        stems.append(stem)
         resized += was_resized
-    curves = {key: value.tolist() for key, value in metrics.curves().items()}
-    return MethodResult(name, str(pred_dir), metrics.summary(), per_image, skipped, resized, curves)
+    per_image = dict(zip(stems, accumulator.per_image(), strict=True))
+    curves = {key: value.tolist() for key, value in accumulator.curves().items()}
+    return MethodResult(name, str(pred_dir), accumulator.summary(), per_image, skipped, resized, curves)
 
 
 def _score_fixation_image(task):
@@ -186,18 +215,20 @@ def evaluate_fixation(
     workers: int | None = None,
     progress: bool = True,
     seed: int = 0,
+    metrics: tuple[str, ...] | None = None,
 ) -> MethodResult:
     """Score a folder of fixation predictions (maps, or ``.npy`` log-densities) against eye fixations.
 
     Images are read and scored in worker processes (:func:`parallel_map`); their scores are added to one
     :class:`~gensal.metrics.fixation.FixationEvaluator` in name order. Every image's random draws are
-    seeded from its name, so the scores do not depend on ``workers``.
+    seeded from its name, so the scores do not depend on ``workers`` (nor on which ``metrics`` are
+    computed: names from :data:`gensal.metrics.fixation.ALL_METRICS`, all when None).
     """
-    from gensal.metrics.fixation import FixationEvaluator
+    from gensal.metrics.fixation import ALL_METRICS, FixationEvaluator
 
     predictions = files_by_stem(pred_dir, MAP_SUFFIXES)
     common, skipped = match_names(fixations, predictions, "the fixation data's images", str(pred_dir), intersection)
-    evaluator = FixationEvaluator(fixations, seed=seed)
+    evaluator = FixationEvaluator(fixations, metrics=metrics or ALL_METRICS, seed=seed)
     tasks = [(stem, predictions[stem], (fixations[stem].height, fixations[stem].width)) for stem in common]
     resized = 0
     _fixation_worker_state["evaluator"] = evaluator  # set before parallel_map forks its workers
@@ -266,13 +297,19 @@ def run_evaluate(args) -> list[MethodResult]:
     names = [name for name, _ in args.pred]
     if len(set(names)) != len(names):
         raise InputError(f"--pred names must be unique, got {names}")
+    metrics = select_metrics(args.metrics, args.task)
+    io.check_output_folder(args.output)  # before the scoring, which can take minutes
+    if args.curves:
+        io.check_figure_path(args.curves, "--curves")
     progress = not args.no_progress
     results: list[MethodResult] = []
     if args.task == "sod":
         if not Path(args.gt).is_dir():
             raise DataError(f"{args.gt}: ground-truth folder not found")
         for name, folder in args.pred:
-            results.append(evaluate_sod(args.gt, name, folder, args.intersection, args.workers, progress, args.f_curve))
+            results.append(
+                evaluate_sod(args.gt, name, folder, args.intersection, args.workers, progress, args.f_curve, metrics)
+            )
         labels = SOD_LABELS
     else:
         if args.curves:
@@ -282,7 +319,9 @@ def run_evaluate(args) -> list[MethodResult]:
         fixations = read_fixations(args.gt, image_dir=args.images)
         for name, folder in args.pred:
             results.append(
-                evaluate_fixation(fixations, name, folder, args.intersection, args.workers, progress, args.seed)
+                evaluate_fixation(
+                    fixations, name, folder, args.intersection, args.workers, progress, args.seed, metrics
+                )
             )
         labels = FIXATION_LABELS
 
@@ -301,6 +340,7 @@ def run_evaluate(args) -> list[MethodResult]:
         {
             "task": args.task,
             "ground_truth": str(args.gt),
+            "metrics": list(metrics),
             "methods": {
                 r.name: {
                     "folder": r.folder,

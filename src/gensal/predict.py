@@ -40,10 +40,19 @@ from scipy.ndimage import gaussian_filter
 from torch import Tensor
 from tqdm import tqdm
 
-from gensal.checkpoint import LoadedModel, load_model
-from gensal.errors import ConfigError, InputError
-from gensal.inference import image_to_tensor, list_inputs, resize_tensor, to_uint8
-from gensal.io import read_rgb, save_figure, write_gray_png, write_npy
+from gensal.checkpoint import DESCRIPTION_FILE, LoadedModel, load_model
+from gensal.checks import MAX_BLUR, MAX_FIGURE_COUNT, MAX_SAMPLES, check_int_range, check_seed
+from gensal.errors import ConfigError, DataError, InputError
+from gensal.inference import check_step_size, image_to_tensor, list_inputs, resize_tensor, to_uint8
+from gensal.io import (
+    check_figure_path,
+    check_output_folder,
+    check_outputs_apart,
+    read_rgb,
+    save_figure,
+    write_gray_png,
+    write_npy,
+)
 from gensal.metrics.fixation import log_density_from_map
 from gensal.refinement import refine_maps
 
@@ -90,11 +99,32 @@ class Prediction:
     uncertainty: dict[str, Tensor]
 
 
-MAX_BLUR = 0.25
-"""Largest post-processing blur of a fixation map, as a fraction of the image width."""
-
 DEFAULT_SAMPLES = 10
 """Latent samples per image when neither the caller nor the model says (paper 1, section 3.3: "10")."""
+
+_STORED_SETTINGS = {"samples": int, "refine_steps": int, "step_size": float, "blur": float}
+"""Prediction defaults a checkpoint may store (:attr:`LoadedModel.prediction`) and their types."""
+
+
+def stored_settings(model: LoadedModel) -> dict[str, int | float]:
+    """The prediction defaults stored with ``model``, type-checked (ranges are checked where they are used).
+
+    Raises:
+        DataError: a stored value of the wrong type, naming the checkpoint file and the key.
+    """
+    settings = {}
+    for key, kind in _STORED_SETTINGS.items():
+        if key not in model.prediction:
+            continue
+        value = model.prediction[key]
+        allowed = int if kind is int else int | float
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            raise DataError(
+                f"{model.path / DESCRIPTION_FILE}: training.prediction.{key} must be "
+                f"{'an integer' if kind is int else 'a number'}, got {value!r}"
+            )
+        settings[key] = kind(value)
+    return settings
 
 
 class Predictor:
@@ -102,16 +132,20 @@ class Predictor:
 
     Args:
         model: a :class:`~gensal.checkpoint.LoadedModel` (or a checkpoint / run folder to load).
-        samples: N latent samples per image (forced to 1 for a deterministic model); None: the model's
-            stored default (``LoadedModel.prediction``), else 10.
+        samples: N latent samples per image, 1 to :data:`MAX_SAMPLES` (forced to 1 for a deterministic
+            model); None: the model's stored default (``LoadedModel.prediction``), else 10.
         refine_steps: K noise-free Langevin steps on the energy; None: the model's stored default, else the
             training value (``train.energy_langevin_steps``), 0 for checkpoints without an energy model.
-        step_size: d; None: the model's stored default, else the training value (``train.energy_step_size``).
-        seed: seed of the latent samples; image ``stem`` uses seed ``crc32(stem) ^ seed``, so its result
-            does not depend on which other images are predicted with it.
+        step_size: d in (0, :data:`gensal.checks.MAX_STEP_SIZE`]; None: the model's stored default, else
+            the training value (``train.energy_step_size``).
+        seed: seed of the latent samples, in [0, :data:`gensal.checks.MAX_SEED`]; image ``stem`` uses seed
+            ``crc32(stem) ^ seed``, so its result does not depend on which other images are predicted with it.
+        blur: fixation models' blur, in [0, :data:`MAX_BLUR`]; None: the model's stored default, else 0.
 
     Raises:
-        ConfigError: ``refine_steps > 0`` for a checkpoint without an energy model, or bad counts.
+        ConfigError: ``refine_steps > 0`` for a checkpoint without an energy model, or a setting out of
+            range (naming the option, or the checkpoint file when the value is stored there).
+        DataError: a stored default of the wrong type.
     """
 
     def __init__(
@@ -125,36 +159,47 @@ class Predictor:
     ) -> None:
         self.model = model if isinstance(model, LoadedModel) else load_model(model)
         generator, ebm, train = self.model.generator, self.model.ebm, self.model.config.train
-        stored = self.model.prediction
-        samples = int(stored.get("samples", DEFAULT_SAMPLES)) if samples is None else samples
+        stored = stored_settings(self.model)
+        where = f"{self.model.path / DESCRIPTION_FILE}: training.prediction"
+
+        def source(key: str, option: str, given) -> str:
+            return option if given is not None or key not in stored else f"{where}.{key}"
+
+        samples_name = source("samples", "--samples", samples)
+        samples = stored.get("samples", DEFAULT_SAMPLES) if samples is None else samples
+        samples = check_int_range(samples, samples_name, 1, MAX_SAMPLES)
+        refine_name = source("refine_steps", "--refine-steps", refine_steps)
         if refine_steps is None and ebm is not None and "refine_steps" in stored:
-            refine_steps = int(stored["refine_steps"])
+            refine_steps = stored["refine_steps"]
+        step_name = source("step_size", "--step-size", step_size)
         if step_size is None and "step_size" in stored:
-            step_size = float(stored["step_size"])
-        if samples < 1:
-            raise ConfigError(f"--samples must be at least 1, got {samples}")
+            step_size = stored["step_size"]
         self.fixation = train.algorithm == "salgan"
         self.latent = getattr(generator, "latent_dim", 0) > 0
         self.samples = samples if self.latent else 1
         if refine_steps is None:
             refine_steps = train.energy_langevin_steps if ebm is not None else 0
-        if refine_steps < 0:
-            raise ConfigError(f"--refine-steps must be >= 0, got {refine_steps}")
+        refine_steps = check_int_range(refine_steps, refine_name, 0)
         if refine_steps > 0 and ebm is None:
             raise ConfigError(
                 f"{self.model.path}: no energy model to refine with (trained with train.algorithm="
                 f"{train.algorithm}); use --refine-steps 0"
             )
         self.refine_steps = refine_steps
-        self.step_size = train.energy_step_size if step_size is None else step_size
-        if not self.step_size > 0:
-            raise ConfigError(f"--step-size must be positive, got {self.step_size}")
+        if step_size is None:
+            step_size, step_name = train.energy_step_size, f"{self.model.path}: train.energy_step_size"
+        self.step_size = check_step_size(step_size, step_name)
         self.space = train.energy_langevin_space
-        self.seed = seed
-        blur = float(stored.get("blur", 0.0)) if blur is None else float(blur)
-        if not (math.isfinite(blur) and 0 <= blur <= MAX_BLUR):
-            raise ConfigError(f"--blur must be in [0, {MAX_BLUR}] (a fraction of the image width), got {blur}")
-        self.blur = blur if self.fixation else 0.0
+        self.seed = check_seed(seed)
+        blur_name = source("blur", "--blur", blur)
+        blur = float(stored.get("blur", 0.0)) if blur is None else blur
+        if (
+            isinstance(blur, bool)
+            or not isinstance(blur, int | float)
+            or not (math.isfinite(blur) and 0 <= blur <= MAX_BLUR)
+        ):
+            raise ConfigError(f"{blur_name} must be in [0, {MAX_BLUR}] (a fraction of the image width), got {blur}")
+        self.blur = float(blur) if self.fixation else 0.0
         self.image_size = self.model.config.data.image_size
 
     def postprocess(self, saliency: np.ndarray) -> np.ndarray:
@@ -236,10 +281,31 @@ def predict_files(
 ) -> dict[str, float]:
     """Predict every input image and write the maps (see the module notes); returns timing figures.
 
+    Everything that can be checked before the first prediction is: the output folders can be created and
+    written, the figure path and count are usable, and no output would replace an input (the output folder
+    must not be the inputs' folder).
+
     Returns:
         ``images``, ``seconds`` (total, reading and writing included) and ``seconds_per_image``.
+
+    Raises:
+        DataError: unusable output paths, outputs that would replace inputs, unreadable images.
+        ConfigError: a bad ``figure_count``, or uncertainty maps asked of a SalGAN model.
+        InputError: a prediction with NaN or infinite values (a diverged refinement), naming the image.
     """
     output = Path(output)
+    figure_count = check_int_range(figure_count, "--figure-count", 1, MAX_FIGURE_COUNT)
+    if uncertainty and predictor.fixation:
+        raise ConfigError(f"{predictor.model.path}: a SalGAN model predicts one map; it has no uncertainty maps")
+    image_folders = [output] + [output / name for name in UNCERTAINTY_MAPS if uncertainty]
+    density_folder = output / "log_density"
+    for folder in image_folders + ([density_folder] if log_density else []):
+        check_output_folder(folder)
+    planned = [folder / f"{path.stem}.png" for folder in image_folders for path in inputs]
+    planned += [density_folder / f"{path.stem}.npy" for path in inputs] if log_density else []
+    if figure is not None:
+        planned.append(check_figure_path(figure))
+    check_outputs_apart(output, {"input": inputs[0].parent} if inputs else {}, planned, inputs)
     panels: list[tuple[str, np.ndarray, dict[str, np.ndarray]]] = []
     started = time.perf_counter()
     for path in tqdm(inputs, desc="predict", unit="img", disable=not progress):
@@ -249,11 +315,16 @@ def predict_files(
         result = predictor.predict(tensor, [path.stem], uncertainty=uncertainty)
         maps = {"saliency": predictor.postprocess(resize_tensor(result.saliency, original)[0, 0].numpy())}
         maps.update({name: resize_tensor(v, original)[0, 0].numpy() for name, v in result.uncertainty.items()})
+        if not np.isfinite(maps["saliency"]).all():
+            raise InputError(
+                f"{path}: the prediction has NaN or infinite values (the refinement diverged; try a smaller "
+                "--step-size, or --refine-steps 0)"
+            )
         write_gray_png(output / f"{path.stem}.png", to_uint8(maps["saliency"]))
         for name in result.uncertainty:
             write_gray_png(output / name / f"{path.stem}.png", to_uint8(maps[name]))
         if log_density:
-            write_npy(output / "log_density" / f"{path.stem}.npy", log_density_from_map(maps["saliency"]))
+            write_npy(density_folder / f"{path.stem}.npy", log_density_from_map(maps["saliency"]))
         if figure is not None and len(panels) < figure_count:
             panels.append((path.stem, rgb, maps))
     seconds = time.perf_counter() - started
@@ -298,6 +369,9 @@ def draw_figure(panels: list[tuple[str, np.ndarray, dict[str, np.ndarray]]], pat
 def run_predict(args) -> None:
     """``gensal predict``: load, predict every input, report where the maps went."""
     inputs = list_inputs(args.input)
+    check_output_folder(args.output)
+    if args.figure is not None:
+        check_figure_path(args.figure)
     predictor = Predictor(
         resolve_model(args.model, args.task),
         samples=args.samples,

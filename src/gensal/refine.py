@@ -18,7 +18,6 @@ with ``z_0`` / ``Y_0`` the start of the chain at model resolution and ``logit`` 
 
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,15 @@ from gensal import io
 from gensal.checkpoint import LoadedModel, load_model
 from gensal.data.pairs import MAP_SUFFIXES, match_pairs
 from gensal.errors import DataError, InputError
-from gensal.inference import image_to_tensor, list_inputs, map_to_tensor, resize_tensor, to_uint8
+from gensal.inference import (
+    check_step_size,
+    image_to_tensor,
+    list_inputs,
+    map_to_tensor,
+    resize_tensor,
+    resolve_device,
+    to_uint8,
+)
 from gensal.refinement import Space, descend_energy, from_state, to_state
 
 
@@ -153,25 +160,33 @@ def refine_folder(
         A :class:`RefineSummary` with the mean energies before and after at model resolution.
 
     Raises:
-        InputError: the checkpoint has no energy model, or a bad ``steps``/``step_size``/``space``.
-        DataError: missing or empty folders, unmatched or unreadable files (naming them).
+        InputError: the checkpoint has no energy model, a bad ``steps``/``step_size``/``space`` (``step_size``
+            in (0, :data:`gensal.checks.MAX_STEP_SIZE`]) or ``device``, or a chain that diverged.
+        DataError: missing or empty folders, unmatched or unreadable files, an output folder that cannot be
+            written or that is the maps' or the images' folder (naming them).
     """
+    output_dir = io.check_output_folder(output_dir)
+    pairs = _pairs(images, maps, intersection)
+    io.check_outputs_apart(
+        output_dir,
+        {"maps": maps, "images": images},
+        [output_dir / f"{stem}.png" for stem, _, _ in pairs],
+        [path for _, image_path, map_path in pairs for path in (image_path, map_path)],
+    )
+    device = resolve_device(device)
+    if step_size is not None:
+        step_size = check_step_size(step_size)
     loaded = model if isinstance(model, LoadedModel) else load_model(model, device)
     ebm = energy_model_of(loaded).to(device).eval()
     train = loaded.config.train
     steps = train.energy_langevin_steps if steps is None else steps
-    step_size = train.energy_step_size if step_size is None else step_size
+    if step_size is None:
+        step_size = check_step_size(train.energy_step_size, f"{loaded.path}: train.energy_step_size")
     space = train.energy_langevin_space if space is None else space
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise InputError(f"steps must be an integer >= 0, got {steps!r}")
-    if not (isinstance(step_size, int | float) and math.isfinite(step_size) and step_size > 0):
-        raise InputError(f"step size must be a finite number > 0, got {step_size!r}")
     if space not in ("logit", "probability"):
         raise InputError(f"space must be 'logit' or 'probability', got {space!r}")
-    pairs = _pairs(images, maps, intersection)
-    output_dir = Path(output_dir)
-    if output_dir.resolve() == Path(maps).resolve():
-        raise DataError(f"{output_dir}: the output folder must not be the maps folder (the inputs would be replaced)")
     size = loaded.config.data.image_size
     image_size = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
     before, after = [], []
@@ -181,6 +196,11 @@ def refine_folder(
         refined, energy_before, energy_after = refine_map(
             ebm, rgb, saliency, image_size, steps, step_size, space, device
         )
+        if not np.isfinite(refined).all():
+            raise InputError(
+                f"{map_path}: the refined map has NaN or infinite values (the chain diverged; try a smaller "
+                "--step-size or fewer --steps)"
+            )
         io.write_gray_png(output_dir / f"{stem}.png", to_uint8(refined))
         before.append(energy_before)
         after.append(energy_after)

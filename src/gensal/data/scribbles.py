@@ -33,6 +33,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from skimage.morphology import skeletonize
 
 from gensal import io
+from gensal.checks import check_seed
 from gensal.data.sod import FlippedItems, pair_images_and_masks, resized, to_tensor
 from gensal.errors import DataError, InputError
 
@@ -263,16 +264,18 @@ def derive_scribbles(
         The number of files and the mean fraction of pixels labelled salient and background.
 
     Raises:
-        DataError: missing or empty folder, two masks with one stem, an unreadable mask (naming it).
+        DataError: missing or empty folder, two masks with one stem, an unreadable mask (naming it), an output
+            folder that cannot be written or is the mask folder.
+        ConfigError: a seed outside [0, :data:`gensal.checks.MAX_SEED`].
     """
     from gensal.data.pairs import files_by_stem
     from gensal.evaluate import parallel_map
 
+    seed = check_seed(seed)
+    output_dir = io.check_output_folder(output_dir)
     masks = files_by_stem(masks_dir)
-    output_dir = Path(output_dir)
-    if output_dir.resolve() == Path(masks_dir).resolve():
-        raise DataError(f"{output_dir}: the output folder must not be the mask folder (files would be replaced)")
-    tasks = [(stem, path, output_dir / f"{stem}.png", int(seed)) for stem, path in masks.items()]
+    tasks = [(stem, path, output_dir / f"{stem}.png", seed) for stem, path in masks.items()]
+    io.check_outputs_apart(output_dir, {"mask": masks_dir}, [task[2] for task in tasks], list(masks.values()))
     fractions = np.array(list(parallel_map(_derive_one, tasks, workers, "scribbles", progress)), dtype=np.float64)
     return ScribbleSummary(len(tasks), float(fractions[:, 0].mean()), float(fractions[:, 1].mean()))
 

@@ -4,7 +4,7 @@ Every metric follows one MATLAB file of the benchmark's ``code_forMetrics/`` (gi
 commit 5951cdc; copied in ``../shared/reference/mit-saliency-metrics/``), whose definitions are discussed
 in Z. Bylinskii, T. Judd, A. Oliva, A. Torralba, F. Durand, "What do different evaluation metrics tell us
 about saliency models?", IEEE TPAMI 41(3), 2018. Values agree with that code run in GNU Octave on real
-OSIE data to 2e-11 (the AUCs to 1e-15 given the same random draws, EMD to 1e-6;
+OSIE data to 2e-11 (the AUCs to 1e-15 given the same random draws, EMD to 1e-7;
 ``tests/fixtures/mit_reference/``). Conventions, and the few places where gensal
 deliberately differs, are listed in ``docs/metrics.md``; in short:
 
@@ -17,21 +17,23 @@ deliberately differs, are listed in ``docs/metrics.md``; in short:
 * Random parts (AUC-Judd jitter, AUC-Borji and sAUC negatives) take ``rng``: a ``numpy.random.Generator``
   or a seed (``None`` draws fresh entropy). The exact draws are documented per function.
 * Degenerate maps get the chance score instead of MATLAB's NaN: a constant saliency map scores AUC 0.5,
-  NSS 0 and CC 0, and is a uniform distribution for SIM, KL and information gain.
+  NSS 0 and CC 0, and is a uniform distribution for SIM, KL and information gain. "Constant" allows for
+  round-off (:data:`ROUNDOFF_TOLERANCE`): a uniform map keeps these scores after resizing, or as a
+  uniform log-density, instead of scoring the noise of its last digits (NSS -1 and AUCs far from 0.5).
 """
 
 from __future__ import annotations
 
 import functools
+import warnings
 import zlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy import optimize, sparse
 
-from gensal.checks import check_finite, check_same_size, check_shape
+from gensal.checks import check_finite, check_same_size, check_seed, check_shape
 from gensal.data.fixations import Fixations, fixation_density, single_threaded_blas
-from gensal.errors import InputError
+from gensal.errors import ConfigError, InputError
 
 EPS = np.finfo(np.float64).eps
 """MATLAB's ``eps`` (2.2204e-16), the regulariser of ``KLdiv.m`` and ``InfoGain.m``."""
@@ -45,6 +47,15 @@ SHUFFLED_OTHER_IMAGES = 10
 """sAUC negatives come from the fixations of this many other images (Borji's M = 10)."""
 EMD_DOWNSIZE = 32
 """``EMD.m`` shrinks both maps by this factor before solving the transport problem."""
+EMD_EXTRA_MASS_PENALTY = 0.0
+"""``EMD.m`` calls FastEMD's ``emd_hat_gd_metric_mex(P, Q, D, 0)``: unmatched mass would cost nothing, and
+there is none, as both maps are normalised to sum 1."""
+EMD_SOLVERS = {"exact": "pot", "fastemd": "cpp"}
+"""The EMD solvers of :func:`emd` and the ``pyemd`` backend each one runs (see :func:`emd`)."""
+EMD_SOLVER = "exact"
+"""Default EMD solver: exact and, without a thresholded ground distance, 100x faster than FastEMD."""
+EMD_REQUIREMENT = "pyemd>=1.1,<2"
+"""The pyemd versions with both backends (as in ``pyproject.toml``); named in the error when it is missing."""
 CENTER_SIGMA_FRACTION = 0.25
 """Default standard deviation of :func:`center_bias`, as a fraction of the image height / width."""
 LOG_DENSITY_FLOOR = 1e-12
@@ -52,7 +63,9 @@ LOG_DENSITY_FLOOR = 1e-12
 MIT_RESIZE_METHOD = "bicubic"
 """Interpolation of MATLAB's ``imresize`` default, used when a metric receives maps of two sizes."""
 ROUNDOFF_TOLERANCE = 1e-12
-"""Negative values above ``-1e-12 * max|map|`` (FFT round-off) are set to 0 by KL and EMD, not rejected."""
+"""Relative size of round-off: negative values above ``-1e-12 * max|map|`` (FFT round-off) are set to 0 by
+KL and EMD, not rejected; and a map whose values differ by less than ``1e-12`` times their magnitude is
+constant (:func:`_flat`), as a uniform map is whose mean or resizing left last-digit differences."""
 ALL_METRICS = ("auc_judd", "auc_borji", "auc_shuffled", "nss", "cc", "kl_div", "sim", "emd", "info_gain")
 """Every metric :class:`FixationEvaluator` can compute, in report order."""
 
@@ -242,7 +255,7 @@ class _MinMax:
 
     @property
     def constant(self) -> bool:
-        return bool(self.high == self.low)
+        return _flat(self.low, self.high)
 
     def at(self, indices: np.ndarray) -> np.ndarray:
         """Normalised values at flat ``indices`` (any shape); the map must not be constant."""
@@ -265,13 +278,24 @@ class _MinMax:
         return normalised
 
 
+def _flat(low: float, high: float) -> bool:
+    """Whether values between ``low`` and ``high`` are one value up to round-off (:data:`ROUNDOFF_TOLERANCE`)."""
+    return bool(high - low <= ROUNDOFF_TOLERANCE * max(abs(low), abs(high)))
+
+
 def _centred(values: np.ndarray, scratch: _Scratch, purpose: str) -> tuple[np.ndarray, float]:
     """``x - mean(x)`` (flat, in ``scratch(purpose)``) and its sum of squares, the shared part of ``NSS.m``'s
     ``std`` and ``CC.m``.
 
     The operations are numpy's own ``std``: ``sqrt(sum / (n - 1))`` of the second value is ``std(x, ddof=1)``.
+    A constant map gives zeros and 0, including when its mean is a last digit off its value (as the mean
+    of 0.3 repeated often is) or its values are (a resized uniform map): its NSS and CC are then 0 exactly,
+    not the ratio of two round-off errors.
     """
     centred = np.subtract(values.ravel(), values.mean(), out=scratch(purpose, values.size))
+    if _flat(values.min(), values.max()):
+        centred.fill(0.0)
+        return centred, 0.0
     squares = np.multiply(centred, centred, out=scratch("product", values.size))
     return centred, float(squares.sum())
 
@@ -344,7 +368,7 @@ def _auc_judd(saliency: np.ndarray, fixated: np.ndarray, rng: np.random.Generato
         values /= AUC_JUDD_JITTER_DIVISOR
         values += saliency.ravel()
     low, high = values.min(), values.max()
-    if high == low:
+    if _flat(low, high):
         return 0.5
     n_fixated, n_pixels = fixated.size, values.size
     if n_fixated == n_pixels:
@@ -758,80 +782,137 @@ def _info_gain(saliency_distribution: np.ndarray, baseline_distribution: np.ndar
     return float(np.mean(np.log2(EPS + predicted) - np.log2(EPS + baseline)))
 
 
-def _transport_cost(source: np.ndarray, target: np.ndarray) -> float:
-    """Exact earth mover's distance between two (R, C) histograms of equal total mass.
+@functools.lru_cache(maxsize=4)
+def _grid_distances(rows: int, cols: int) -> np.ndarray:
+    """Euclidean distances between the cells of a ``rows x cols`` grid, in cells, as ``EMD.m``'s ``D``.
 
-    Euclidean ground distance between cell indices. For a metric ground distance, mass common to both
-    histograms stays in place in some optimal plan (FastEMD's "pre-flow"), so only the surplus cells
-    (source > target) ship to the deficit cells; that linear program is solved with HiGHS
-    (``scipy.optimize.linprog``). A negative entry simply adds to its cell's deficit or surplus.
+    Returns:
+        Read-only (rows * cols, rows * cols) ``float64`` matrix, cells in row-major order (``EMD.m`` numbers
+        them column by column; the transport cost does not depend on the order). Cached per grid: a 34x60
+        grid (1920x1080 images) takes 33 MB and 0.3 s to build.
     """
-    difference = (source - target).ravel()
-    senders, receivers = np.flatnonzero(difference > 0), np.flatnonzero(difference < 0)
-    if senders.size == 0 or receivers.size == 0:
-        return 0.0
-    cells = np.stack(np.unravel_index(np.arange(source.size), source.shape), axis=1).astype(np.float64)
-    distance = np.sqrt(((cells[senders, None, :] - cells[None, receivers, :]) ** 2).sum(axis=-1))
-    n_send, n_receive = senders.size, receivers.size
-    variables = np.arange(n_send * n_receive)
-    constraints = sparse.coo_matrix(
-        (
-            np.ones(2 * variables.size),
-            (np.concatenate([variables // n_receive, n_send + variables % n_receive]), np.tile(variables, 2)),
-        ),
-        shape=(n_send + n_receive, variables.size),
-    ).tocsr()
-    supply = np.concatenate([difference[senders], -difference[receivers]])
-    # one balance row is redundant (and rounding would make it inconsistent): drop it
-    result = optimize.linprog(
-        distance.ravel(),
-        A_eq=constraints[:-1],
-        b_eq=supply[:-1],
-        bounds=(0, None),
-        method="highs-ds",
-        options={"presolve": False},  # presolve costs more than it saves on this dense transport problem
-    )
-    if result.status != 0:
-        raise RuntimeError(f"EMD transport problem not solved: {result.message}")
-    return float(result.fun)
+    row, col = np.divmod(np.arange(rows * cols, dtype=np.float64), cols)
+    distances = np.hypot(row[:, None] - row[None, :], col[:, None] - col[None, :])
+    distances.flags.writeable = False
+    return distances
 
 
-def emd(saliency_map: np.ndarray, fixation_density: np.ndarray, downsize: int = EMD_DOWNSIZE) -> float:
+def _pyemd():
+    """The ``pyemd`` module, imported on first use (its POT backend imports PyTorch, a few seconds once).
+
+    Raises:
+        ConfigError: pyemd is not installed, or is older than 1.1 (no choice of backend).
+    """
+    try:
+        import pyemd
+    except ImportError as err:
+        raise ConfigError(
+            f"the EMD metric needs the package pyemd (pip install '{EMD_REQUIREMENT}'); "
+            "or leave emd out of the metrics (gensal evaluate --metrics)"
+        ) from err
+    if tuple(int(part) for part in pyemd.__version__.split(".")[:2] if part.isdigit()) < (1, 1):
+        raise ConfigError(f"pyemd {pyemd.__version__} is too old for the EMD metric: pip install '{EMD_REQUIREMENT}'")
+    return pyemd
+
+
+def _transport_cost(source: np.ndarray, target: np.ndarray, solver: str) -> float:
+    """``emd_hat_gd_metric(P, Q, D, 0)`` of FastEMD: the EMD between two (R, C) histograms of equal mass.
+
+    ``D`` is :func:`_grid_distances`. As in FastEMD, the mass common to both histograms stays in place
+    (optimal for a metric ground distance) and only the surplus is transported; a negative bin (bicubic
+    undershoot) thereby adds to that bin's demand. ``solver`` picks pyemd's backend (:data:`EMD_SOLVERS`).
+
+    Raises:
+        InputError: the solver failed, e.g. POT's network simplex stopped at its iteration limit (a 68x120
+            grid, 3840x2160 images, does; 45x80, 2560x1440, does not).
+    """
+    pyemd, distances = _pyemd(), _grid_distances(*source.shape)
+    with warnings.catch_warnings():
+        # POT only warns when its network simplex stops at the iteration limit, with a suboptimal plan
+        warnings.filterwarnings("error", message="numItermax reached", category=UserWarning)
+        try:
+            return float(
+                pyemd.emd(
+                    np.ascontiguousarray(source, dtype=np.float64).ravel(),
+                    np.ascontiguousarray(target, dtype=np.float64).ravel(),
+                    distances,
+                    extra_mass_penalty=EMD_EXTRA_MASS_PENALTY,
+                    backend=EMD_SOLVERS[solver],
+                )
+            )
+        except (UserWarning, ValueError) as err:
+            raise InputError(
+                f"EMD on a {source.shape[0]}x{source.shape[1]} grid is too large for the transport solver "
+                f"({err}); shrink the maps more (emd(..., downsize=...)) or leave emd out of the metrics"
+            ) from err
+
+
+def emd(
+    saliency_map: np.ndarray,
+    fixation_density: np.ndarray,
+    downsize: int = EMD_DOWNSIZE,
+    *,
+    solver: str = EMD_SOLVER,
+) -> float:
     """Earth mover's distance between the saliency map and the ground truth, as distributions.
 
-    Follows ``EMD.m`` (T. Judd 2011, Z. Bylinskii 2014) of the MIT saliency benchmark; Bylinskii et al.,
-    TPAMI 2018. The ground truth is shrunk with ``imresize(G, 1 / downsize)`` (:func:`resize_map`, bicubic
-    with antialiasing, ``ceil`` of the size), the saliency map is resized to that grid, both are divided by
-    their sums, and the cost of the optimal transport between them is returned, with the Euclidean distance
-    between grid cells (in units of the shrunk grid) as ground distance. The benchmark solves this with
-    Pele & Werman's FastEMD (``emd_hat`` with zero extra-mass penalty, equal to the plain EMD here); FastEMD
-    is not available in Python, so the same linear program is solved exactly with HiGHS (FastEMD rounds
-    masses and distances to about 1e-6 relative). Like FastEMD, the mass common to both maps stays in
-    place first; bicubic overshoot below zero in a shrunk map thereby becomes demand, as in FastEMD.
+    Follows ``EMD.m`` (T. Judd 2011, Z. Bylinskii 2014) of the MIT saliency benchmark (Bylinskii et al.,
+    TPAMI 2018), with its conventions:
+
+    * **Downsizing**: the ground truth is shrunk with ``imresize(G, 1 / downsize)`` (:func:`resize_map`:
+      bicubic, antialiased, ``ceil`` of each side; ``downsize = 32``, :data:`EMD_DOWNSIZE`), and the
+      saliency map is resized to *that* grid (``imresize(S, size(G_small))``; on 600-row images the two
+      grids differ slightly, a quirk reproduced on purpose).
+    * **Normalisation**: each shrunk map is divided by its sum (total mass 1, so the score does not depend
+      on the number or spread of fixations).
+    * **Ground distance**: the Euclidean distance between grid cells, ``sqrt(dr^2 + dc^2)`` in cells of the
+      shrunk grid, *not* thresholded (FastEMD is fast with thresholded distances; ``EMD.m`` does not
+      threshold).
+    * **Transport**: FastEMD's ``emd_hat_gd_metric`` with extra-mass penalty 0
+      (:data:`EMD_EXTRA_MASS_PENALTY`), which for two unit masses is the plain EMD; the mass common to a
+      cell stays in place first, so bicubic undershoot below zero in a shrunk map becomes demand.
+
+    Computed with the ``pyemd`` package (Pele & Werman's FastEMD and a POT backend):
+
+    * ``solver="exact"`` (default): pyemd's POT backend, the same definition solved by network simplex in
+      double precision. It agrees with the benchmark's code run in Octave with an exact solver to 5e-8
+      (``tests/fixtures/mit_reference``) and takes 0.01-0.02 s on a 19x25 grid (800x600 images), 0.25 s on
+      a 34x60 grid (1920x1080; ``benchmarks/fixation_emd_speed.py``), plus 0.35 s once per grid size to
+      build the distance matrix.
+    * ``solver="fastemd"``: pyemd's C++ backend, the FastEMD code the benchmark's ``emd_hat_gd_metric_mex``
+      compiles, for parity with the benchmark's own values. It rounds masses to 1e-6 of the total and
+      distances to 1e-6 of the largest one, which moves the EMD by up to 6e-5 relative (1.9e-4 on the OSIE
+      fixture); and without a threshold its min-cost flow is slow: 0.5-2 s on 19x25, 24 s on 24x32
+      (1024x768), over 5 minutes on 34x60.
 
     Args:
         saliency_map: (h, w) non-negative saliency map.
         fixation_density: (H, W) non-negative continuous ground-truth map.
-        downsize: shrink factor (32); 1 solves the full-resolution problem (slow beyond ~50x50).
+        downsize: shrink factor (32); 1 solves the full-resolution problem (practical up to ~60x60).
+        solver: "exact" or "fastemd" (:data:`EMD_SOLVERS`).
 
     Returns:
         EMD (lower is better), in cells of the shrunk grid.
 
     Raises:
-        InputError: on bad input, negative values, or an all-zero map.
+        InputError: on bad input, negative values, an all-zero map, an unknown solver, or a grid too large
+            for the solver.
+        ConfigError: the package pyemd (>= 1.1) is not installed.
     """
+    if solver not in EMD_SOLVERS:
+        raise InputError(f"unknown EMD solver {solver!r}; choose one of {', '.join(EMD_SOLVERS)}")
     truth = _non_negative(_as_map(fixation_density, "fixation density"), "fixation density")
     saliency = _non_negative(_as_map(saliency_map, "saliency map"), "saliency map")
-    return _emd(saliency, truth, downsize)
+    return _emd(saliency, truth, downsize, solver)
 
 
-def _emd(saliency: np.ndarray, truth: np.ndarray, downsize: int) -> float:
+def _emd(saliency: np.ndarray, truth: np.ndarray, downsize: int, solver: str = EMD_SOLVER) -> float:
     shrunk_truth = resize_map(truth, scale=1.0 / downsize)
     shrunk_saliency = resize_map(saliency, shrunk_truth.shape)
     for name, shrunk in (("fixation density", shrunk_truth), ("saliency map", shrunk_saliency)):
         if shrunk.sum() <= 0:
             raise InputError(f"{name} has no mass (all zero); EMD compares distributions")
-    return _transport_cost(shrunk_truth / shrunk_truth.sum(), shrunk_saliency / shrunk_saliency.sum())
+    return _transport_cost(shrunk_truth / shrunk_truth.sum(), shrunk_saliency / shrunk_saliency.sum(), solver)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -934,8 +1015,9 @@ class FixationEvaluator:
     ``(seed, crc32(name), metric)``, so results do not depend on the order of updates, on which other
     metrics are computed or on which process computes them: :meth:`update` is :meth:`score` (pure, can
     run in worker processes) followed by :meth:`add` (see :func:`gensal.evaluate.evaluate_fixation`). The
-    eight metrics other than EMD take about 15-25 ms per 800x600 image on one core; EMD dominates the cost
-    (an exact transport problem, ~0.3-0.6 s per image): leave it out of ``metrics`` for quick runs.
+    eight metrics other than EMD take about 15-25 ms per 800x600 image on one core, EMD about 15 ms more
+    (:func:`emd`, exact solver); at 1920x1080 about 70 ms and 250 ms: leave EMD out of ``metrics`` for quick
+    runs.
 
     Args:
         fixations: ground truth by image name (see :func:`gensal.data.fixations.read_fixations`).
@@ -952,6 +1034,7 @@ class FixationEvaluator:
 
     Raises:
         InputError: on an empty ``fixations``, an unknown metric, or a missing baseline for information gain.
+        ConfigError: "emd" is requested and the package pyemd is not installed.
 
     Example:
         >>> from gensal.data.fixations import read_fixations
@@ -986,8 +1069,10 @@ class FixationEvaluator:
             raise InputError("auc_shuffled needs fixations of at least two images (negatives come from others)")
         self._fixations = dict(fixations)
         self.metrics = tuple(dict.fromkeys(metrics))
+        if "emd" in self.metrics:
+            _pyemd()  # fails now if pyemd is missing, not after the first images; forked workers inherit it
         self._baseline = baseline if baseline is None or isinstance(baseline, str) else _as_map(baseline, "baseline")
-        self.seed = int(seed)
+        self.seed = check_seed(seed, "seed")
         self.sigma = sigma
         self.n_other_images = int(n_other_images)
         self.resize_method = resize_method

@@ -26,6 +26,7 @@ References:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -482,7 +483,7 @@ def _ssim_from_counts(
     return _ssim_score(x, y, sigma_x, sigma_y, sigma_xy)
 
 
-def _score_codes(code: np.ndarray, gt: np.ndarray) -> SODImageScores:
+def _score_codes(code: np.ndarray, gt: np.ndarray, with_weighted_f: bool = True) -> SODImageScores:
     """:func:`score_image` of an 8-bit prediction, mostly from (code, mask) histograms.
 
     The normalised prediction takes one value per code, so MAE, the mean, the threshold and adaptive
@@ -495,6 +496,7 @@ def _score_codes(code: np.ndarray, gt: np.ndarray) -> SODImageScores:
     Args:
         code: (H, W) ``uint8`` prediction, C-contiguous.
         gt: (H, W) boolean mask, C-contiguous.
+        with_weighted_f: False skips the weighted F-measure (NaN).
     """
     h, w = code.shape
     n_pixels = code.size
@@ -547,8 +549,8 @@ def _score_codes(code: np.ndarray, gt: np.ndarray) -> SODImageScores:
             region_score += _ssim_from_counts(values, window_counts[codes], code.shape, window) * weight
         s = max(0.0, S_ALPHA * (fg_score + bg_score) + (1.0 - S_ALPHA) * region_score)
 
-    weighted_f = 0.0
-    if n_fg:
+    weighted_f = 0.0 if with_weighted_f else math.nan
+    if n_fg and with_weighted_f:
         box = _foreground_box(row_counts, col_counts)
         fg_error = np.abs(table - 1.0)[code[_grow(box, _WFM_RADIUS, gt.shape)]]
         # A background pixel's error is its value, 0 only for the lowest code (unless the map is constant).
@@ -579,7 +581,7 @@ class SODImageScores:
         return {k: float(v) for k, v in vars(self).items() if not isinstance(v, np.ndarray)}
 
 
-def score_image(pred: np.ndarray, gt: np.ndarray) -> SODImageScores:
+def score_image(pred: np.ndarray, gt: np.ndarray, with_weighted_f: bool = True) -> SODImageScores:
     """All SOD metrics of one image.
 
     An 8-bit prediction is scored from histograms of its codes (:func:`_score_codes`), a float map pixel
@@ -588,19 +590,20 @@ def score_image(pred: np.ndarray, gt: np.ndarray) -> SODImageScores:
     Args:
         pred: (H, W) ``uint8`` prediction (0-255) or float map in [0, 1].
         gt: (H, W) ``uint8`` (0-255) or ``bool`` mask of the same size.
+        with_weighted_f: False skips the weighted F-measure (``weighted_f`` is then NaN), more than half of
+            the time of an 8-bit map; every other score comes from the same threshold counts and costs little.
     """
     gt = _binary_mask(pred, gt)
     if pred.dtype == np.uint8:
-        return _score_codes(np.ascontiguousarray(pred), np.ascontiguousarray(gt))
+        return _score_codes(np.ascontiguousarray(pred), np.ascontiguousarray(gt), with_weighted_f)
     pred = _normalise_float(pred)
     n_fg = int(np.count_nonzero(gt))
     tp, fp = threshold_counts(pred, gt)
     binary = pred >= adaptive_threshold(pred)
     tp_a = np.count_nonzero(binary & gt)
     fp_a = np.count_nonzero(binary) - tp_a
-    return _image_scores(
-        mae(pred, gt), s_measure(pred, gt), weighted_f_measure(pred, gt), tp, fp, tp_a, fp_a, n_fg, gt.size
-    )
+    weighted_f = weighted_f_measure(pred, gt) if with_weighted_f else math.nan
+    return _image_scores(mae(pred, gt), s_measure(pred, gt), weighted_f, tp, fp, tp_a, fp_a, n_fg, gt.size)
 
 
 def _image_scores(mae_value, s, weighted_f, tp, fp, tp_a, fp_a, n_fg: int, n_pixels: int) -> SODImageScores:
@@ -645,6 +648,11 @@ class SODMetrics:
     Args:
         f_curve: one of :data:`F_CURVE_MODES`; the default matches PySODMetrics, ``"mean-pr"`` the MATLAB
             toolbox's ``MaxFmeasure``. Every other number is the same under both.
+        metrics: names from :data:`SOD_METRICS` that :meth:`summary` and :meth:`per_image` report, in
+            table order; :meth:`update` skips the weighted F-measure when it is not among them.
+
+    Raises:
+        InputError: an unknown ``f_curve`` or metric name, or no metric.
 
     Example:
         >>> metrics = SODMetrics()
@@ -654,10 +662,14 @@ class SODMetrics:
         0.0
     """
 
-    def __init__(self, f_curve: str = "per-image") -> None:
+    def __init__(self, f_curve: str = "per-image", metrics: Sequence[str] = SOD_METRICS) -> None:
         if f_curve not in F_CURVE_MODES:
             raise InputError(f"f_curve must be one of {F_CURVE_MODES}, got {f_curve!r}")
+        unknown = [m for m in metrics if m not in SOD_METRICS]
+        if unknown or not metrics:
+            raise InputError(f"unknown SOD metric(s) {unknown or '(none given)'}; valid: {', '.join(SOD_METRICS)}")
         self.f_curve = f_curve
+        self.metrics = tuple(m for m in SOD_METRICS if m in metrics)
         self.reset()
 
     def reset(self) -> None:
@@ -665,7 +677,7 @@ class SODMetrics:
 
     def update(self, pred: np.ndarray, gt: np.ndarray) -> None:
         """Score one (H, W) ``uint8`` prediction against its mask."""
-        self._scores.append(score_image(pred, gt))
+        self._scores.append(score_image(pred, gt, "weighted_f" in self.metrics))
 
     def add(self, scores: SODImageScores) -> None:
         """Add an image scored elsewhere (e.g. in a worker process) by :func:`score_image`."""
@@ -687,7 +699,7 @@ class SODMetrics:
         return curves
 
     def summary(self) -> dict[str, float]:
-        """Dataset-level numbers named as in :data:`SOD_METRICS`."""
+        """Dataset-level numbers of the chosen metrics, named and ordered as in :data:`SOD_METRICS`."""
         curves = self.curves()
         f_curve, e_curve = curves["f_curve"], curves["e_curve"]
         values = {
@@ -701,8 +713,8 @@ class SODMetrics:
             "adaptive_e": self._mean("adaptive_e"),
             "mae": self._mean("mae"),
         }
-        return {name: float(values[name]) for name in SOD_METRICS}
+        return {name: float(values[name]) for name in self.metrics}
 
     def per_image(self) -> list[dict[str, float]]:
-        """The scalar per-image scores, in update order."""
-        return [s.scalars() for s in self._scores]
+        """The scalar per-image scores among the chosen metrics (max/mean F and E have none), in update order."""
+        return [{k: v for k, v in s.scalars().items() if k in self.metrics} for s in self._scores]

@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from gensal.checkpoint import (
+    DESCRIPTION_FILE,
     Checkpoint,
     build_models,
     get_rng_state,
@@ -57,6 +58,7 @@ from gensal.data.fixation_train import FixationTrainDataset
 from gensal.data.scribbles import ScribbleTrainDataset
 from gensal.data.sod import SODTrainDataset, multiscale_size, resize_batch
 from gensal.errors import ConfigError, DataError, GensalError
+from gensal.inference import resolve_device as checked_device
 from gensal.io import write_text
 from gensal.training.abp import abp_step
 from gensal.training.cooperative import cooperative_step
@@ -99,13 +101,11 @@ class TrainResult:
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; other names are passed to :class:`torch.device`."""
+    """``auto`` -> CUDA when available, else CPU; other names are checked by
+    :func:`gensal.inference.resolve_device` (a clear error for unknown or absent devices)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"train.device={name!r} but CUDA is not available; use train.device=cpu")
-    return device
+    return checked_device(name, "train.device")
 
 
 def seed_everything(seed: int) -> None:
@@ -342,7 +342,30 @@ def _prune_checkpoints(output_dir: Path, keep: int, latest: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _check_training_position(checkpoint: Checkpoint) -> None:
+    """The stored training position must be usable: ``step`` an integer >= 0, ``elapsed_seconds`` a number >= 0.
+
+    Raises:
+        DataError: naming the checkpoint's description file, the key and the value found.
+    """
+    where = checkpoint.path / DESCRIPTION_FILE
+    training = checkpoint.training
+    if not isinstance(training, dict):
+        raise DataError(f"{where}: 'training' must be an object with the training position, got {training!r}")
+    step = training.get("step")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise DataError(f"{where}: training.step must be an integer >= 0, got {step!r}; cannot resume from it")
+    elapsed = training.get("elapsed_seconds", 0.0)
+    if (
+        isinstance(elapsed, bool)
+        or not isinstance(elapsed, int | float)
+        or not (math.isfinite(elapsed) and elapsed >= 0)
+    ):
+        raise DataError(f"{where}: training.elapsed_seconds must be a number >= 0, got {elapsed!r}")
+
+
 def _check_resumable(checkpoint: Checkpoint, config: Config) -> None:
+    _check_training_position(checkpoint)
     changed = [d for d in config_differences(checkpoint.config, config) if d[0] not in RESUMABLE_FIELDS]
     if changed:
         listed = "; ".join(f"{key}: {old!r} in the checkpoint, {new!r} now" for key, old, new in changed[:5])
