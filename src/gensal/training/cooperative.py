@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from gensal.config import TrainConfig
 from gensal.refinement import revise_with_energy
 from gensal.sampling import langevin_latent
-from gensal.training.energy import energy_objective, perturb_masks
+from gensal.training.energy import configured_energy_objective, perturb_masks
 from gensal.training.losses import ebm_losses, lvm_losses
 
 
@@ -174,18 +174,7 @@ def sample_and_learn(
         negatives = revised[:, None]
         if settings.ebm_perturbed_negatives:
             negatives = torch.cat([negatives, perturb_masks(data, generator)[:, None]], dim=1)
-        ebm_terms = energy_objective(
-            ebm,
-            image,
-            data,
-            negatives.flatten(0, 1),
-            settings.energy_refine_steps,
-            settings.energy_step_size,
-            settings.energy_langevin_space,
-            settings.ebm_refine_weight,
-            settings.ebm_contrastive_weight,
-            settings.energy_reg,
-        )
+        ebm_terms = configured_energy_objective(ebm, image, data, negatives.flatten(0, 1), settings)
         ebm_loss = ebm_terms.pop("energy_total")
     else:
         energies = ebm(torch.cat([data, revised]), torch.cat([image, image]))

@@ -210,6 +210,22 @@ def energy_objective(
     return terms
 
 
+def configured_energy_objective(ebm: nn.Module, image: Tensor, target: Tensor, negatives: Tensor, settings):
+    """:func:`energy_objective` with the weights, steps and space of a :class:`gensal.config.TrainConfig`."""
+    return energy_objective(
+        ebm,
+        image,
+        target,
+        negatives,
+        settings.energy_refine_steps,
+        settings.energy_step_size,
+        settings.energy_langevin_space,
+        settings.ebm_refine_weight,
+        settings.ebm_contrastive_weight,
+        settings.energy_reg,
+    )
+
+
 def energy_step(
     lvm: nn.Module,
     ebm: nn.Module,
@@ -229,18 +245,7 @@ def energy_step(
             ``energy_langevin_space``, ``ebm_refine_weight``, ``ebm_contrastive_weight``, ``energy_reg``).
     """
     negatives = torch.stack([proposals(lvm, image, generator), perturb_masks(target, generator)], dim=1).flatten(0, 1)
-    terms = energy_objective(
-        ebm,
-        image,
-        target,
-        negatives,
-        settings.energy_refine_steps,
-        settings.energy_step_size,
-        settings.energy_langevin_space,
-        settings.ebm_refine_weight,
-        settings.ebm_contrastive_weight,
-        settings.energy_reg,
-    )
+    terms = configured_energy_objective(ebm, image, target, negatives, settings)
     ebm_optimizer.zero_grad(set_to_none=True)
     terms["energy_total"].backward()
     ebm_optimizer.step()
