@@ -500,3 +500,13 @@ def test_cli_rejects_a_bad_key_in_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
     assert "gensal train: error: command line: unknown key 'train.epochz'; valid keys in 'train':" in done.stderr
+
+
+def test_resume_at_max_steps_trains_nothing_more(tmp_path):
+    make_dataset(tmp_path, count=4)
+    cfg = tiny_config(tmp_path, "deterministic", max_steps=1)
+    first = train(cfg)
+    for _ in range(2):
+        again = train(cfg, resume=True)
+        assert (again.step, again.stop_reason, again.checkpoint) == (1, "max_steps", first.checkpoint)
+    assert latest_checkpoint(cfg.train.output_dir) == first.checkpoint

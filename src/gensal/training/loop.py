@@ -479,6 +479,10 @@ def train(config: Config, resume: bool = False) -> TrainResult:
     if checkpoint is not None and checkpoint.training.get("finished"):
         logger.close()
         return TrainResult(output_dir, checkpoint.path, step, total_steps, "finished", 0.0, 0.0)
+    if checkpoint is not None and settings.max_steps is not None and step >= settings.max_steps:
+        # A run resumed at its step limit has nothing left to do (it used to train one more step per call).
+        logger.close()
+        return TrainResult(output_dir, checkpoint.path, step, total_steps, "max_steps", 0.0, 0.0)
 
     planned = min(total_steps, settings.max_steps) if settings.max_steps is not None else total_steps
     progress = tqdm(
