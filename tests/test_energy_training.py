@@ -185,3 +185,21 @@ def test_init_ebm_from_loads_the_energy_alone(tmp_path):
     stored = read_checkpoint(tmp_path / "energy").weights["ebm"]
     assert all(torch.equal(stored[k], v) for k, v in models["ebm"].state_dict().items())
     loop.train(coop)  # the whole path through train()
+
+
+def test_prediction_defaults_that_are_not_an_object_are_a_one_line_error(tmp_path):
+    import json
+
+    from gensal.checkpoint import export_half
+    from gensal.errors import DataError
+
+    make_dataset(tmp_path, count=4)
+    loop.train(tiny_config(tmp_path, "cooperative", output_dir=str(tmp_path / "coop"), max_steps=1))
+    export_half(tmp_path / "coop", tmp_path / "model")
+    description = tmp_path / "model" / "checkpoint.json"
+    data = json.loads(description.read_text())
+    data["training"]["prediction"] = "ten samples"
+    description.write_text(json.dumps(data))
+    with pytest.raises(DataError, match="training.prediction") as err:
+        load_model(tmp_path / "model")
+    assert "\n" not in str(err.value)

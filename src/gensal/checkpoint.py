@@ -603,8 +603,24 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
         ebm=models.get("ebm"),
         config=checkpoint.config,
         path=checkpoint.path,
-        prediction=dict(checkpoint.training.get("prediction") or {}),
+        prediction=_stored_prediction(checkpoint),
     )
+
+
+def _stored_prediction(checkpoint: Checkpoint) -> dict[str, Any]:
+    """The prediction defaults stored with a model (``training.prediction``), checked to be an object.
+
+    Raises:
+        DataError: ``training`` or ``training.prediction`` in ``checkpoint.json`` is not a JSON object.
+    """
+    training = checkpoint.training
+    where = checkpoint.path / DESCRIPTION_FILE
+    if not isinstance(training, dict):
+        raise DataError(f"{where}: 'training' must be an object, got {training!r}")
+    prediction = training.get("prediction") or {}
+    if not isinstance(prediction, dict):
+        raise DataError(f"{where}: 'training.prediction' must be an object of prediction settings, got {prediction!r}")
+    return dict(prediction)
 
 
 def export_half(path: str | Path, output: str | Path, prediction: Mapping[str, Any] | None = None) -> Path:
