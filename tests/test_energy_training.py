@@ -19,7 +19,7 @@ from tests.test_training import batch, make_dataset, tiny_config
 def energy_config(tmp_path, **train):
     cfg = config_to_dict(tiny_config(tmp_path, "deterministic"))
     cfg["model"].update(ebm_norm="none", ebm_activation="silu")
-    cfg["train"].update(algorithm="energy", ebm_refine_weight=1.0, energy_refine_steps=2, **train)
+    cfg["train"].update({"algorithm": "energy", "ebm_refine_weight": 1.0, "energy_refine_steps": 2, **train})
     return config_from_dict(cfg)
 
 
@@ -203,3 +203,12 @@ def test_prediction_defaults_that_are_not_an_object_are_a_one_line_error(tmp_pat
     with pytest.raises(DataError, match="training.prediction") as err:
         load_model(tmp_path / "model")
     assert "\n" not in str(err.value)
+
+
+def test_an_energy_without_any_objective_is_refused(tmp_path):
+    for algorithm in ("cooperative", "energy"):
+        with pytest.raises(ConfigError, match="ebm_contrastive_weight"):
+            if algorithm == "energy":
+                energy_config(tmp_path, init_from="x", ebm_refine_weight=0.0, ebm_contrastive_weight=0.0)
+            else:
+                apply_overrides(tiny_config(tmp_path, algorithm), ["train.ebm_contrastive_weight=0"])

@@ -549,14 +549,16 @@ def validate_config(config: Config, source: str = "<config>") -> None:
         train.init_ebm_from,
         "null unless train.algorithm is cooperative or cooperative-weak",
     )
+    need(
+        train.ebm_refine_weight > 0
+        or train.ebm_contrastive_weight > 0
+        or train.algorithm not in ("cooperative", "cooperative-weak", "energy"),
+        "train.ebm_contrastive_weight",
+        train.ebm_contrastive_weight,
+        "> 0 (or train.ebm_refine_weight > 0): the energy model needs an objective",
+    )
     if train.algorithm == "energy":
         need(train.init_from is not None, "train.init_from", None, "a trained generator for train.algorithm=energy")
-        need(
-            train.ebm_refine_weight > 0 or train.ebm_contrastive_weight > 0,
-            "train.ebm_refine_weight",
-            train.ebm_refine_weight,
-            "> 0 (or train.ebm_contrastive_weight > 0) for train.algorithm=energy",
-        )
     need(train.log_every > 0, "train.log_every", train.log_every, "> 0")
     need(train.keep_checkpoints > 0, "train.keep_checkpoints", train.keep_checkpoints, "> 0")
     need(train.threads is None or train.threads > 0, "train.threads", train.threads, "> 0 or null")
